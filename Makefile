@@ -1,0 +1,38 @@
+# Every target builds .venv first, so a fresh machine with python3 and make is enough.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+SEEDS ?= 2000
+
+.PHONY: install run test test-fast sim bench proto clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+# Starts one node in standalone mode: ready at once with the `default` context.
+run: install
+	AXONIQ_AXONSERVER_STANDALONE=true $(VENV)/bin/ranvier server
+
+test: install
+	$(PY) -m pytest -q
+
+test-fast: install
+	$(PY) -m pytest -q -m 'not slow'
+
+sim: install
+	$(PY) -m ranvier.testing.raftsim --seeds $(SEEDS)
+
+bench: install
+	$(VENV)/bin/ranvier bench
+
+proto: install
+	$(PY) scripts/gen_proto.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info src/*.egg-info

@@ -1,0 +1,365 @@
+"""An append-only log of records, split over segment files of bounded size.
+
+A position is a byte offset into the concatenation of all segments; each segment is
+named after the position of its first byte (`00000000000000000000.rlog`), so the
+files of a context read in name order are the whole log. A record never spans two
+segments: when one would not fit, the next segment starts.
+
+Durability is the caller's to ask for: `append` writes to the OS, `sync` makes
+everything appended so far durable (fdatasync of every segment written since the
+last sync, and of the directory when a segment was created). Nothing is durable
+before `sync` returns.
+
+Recovery (`SegmentedLog.open`) tells a torn tail from corruption:
+- an incomplete or checksum-failing record with no valid record after it in the last
+  segment is a torn write from a crash: the segment is cut back to the last complete
+  record (it was never acknowledged, since acknowledgement follows `sync`);
+- a bad record followed by a valid one, a bad record in a segment that is not the
+  last, or a missing segment is corruption: `StorageCorrupted` names the file and the
+  offset, and nothing is changed on disk.
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ranvier.errors import StorageCorrupted, StorageWriteFailed
+
+from .records import HEADER_SIZE, RECORD_MAGIC, RecordError, RecordHeader, checksum_ok, decode_header
+
+log = logging.getLogger(__name__)
+
+SUFFIX = ".rlog"
+_READ_CHUNK = 1 << 20
+_MAGIC_BYTES = RECORD_MAGIC.to_bytes(4, "little")
+
+
+@dataclass(slots=True)
+class Segment:
+    base: int  # position of the segment's first byte
+    path: Path
+    size: int
+    fd: int = -1  # read/write descriptor, opened lazily
+
+    @property
+    def end(self) -> int:
+        return self.base + self.size
+
+
+@dataclass(slots=True)
+class Recovery:
+    """What `open` found: where the log ends and whether a torn tail was cut."""
+
+    end: int
+    truncated_bytes: int = 0
+    validated_from: int = 0
+    notes: list[str] = field(default_factory=list)
+
+
+def segment_name(base: int) -> str:
+    return f"{base:020d}{SUFFIX}"
+
+
+class SegmentedLog:
+    """The segment files of one context. Not thread-safe for writes: one writer."""
+
+    def __init__(self, directory: Path, segment_size: int, segments: list[Segment]) -> None:
+        self.directory = directory
+        self.segment_size = segment_size
+        self._segments = segments
+        self._unsynced: set[int] = set()  # indexes into _segments written since sync
+        self._dir_dirty = False
+        self.failed: str | None = None
+
+    # -- opening -------------------------------------------------------------------
+
+    @classmethod
+    def open(cls, directory: Path, segment_size: int, validate_from: int = 0) -> tuple[SegmentedLog, Recovery]:
+        """Open (creating if needed) and check every record from `validate_from` on.
+
+        Records before `validate_from` are trusted (they were checked when first
+        written and indexed); the last segment is always checked in full.
+        """
+        directory.mkdir(parents=True, exist_ok=True)
+        segments = _list_segments(directory)
+        if not segments:
+            path = directory / segment_name(0)
+            path.touch()
+            _fsync_dir(directory)
+            segments = [Segment(0, path, 0)]
+        self = cls(directory, segment_size, segments)
+        recovery = self._recover(validate_from)
+        return self, recovery
+
+    def _recover(self, validate_from: int) -> Recovery:
+        last = self._segments[-1]
+        start = min(max(0, validate_from), last.base)
+        recovery = Recovery(end=last.end, validated_from=start)
+        for seg in self._segments:
+            if seg.end <= start and seg is not last:
+                continue
+            offset = max(0, start - seg.base)
+            good_end = self._validate_segment(seg, offset, is_last=seg is last)
+            if good_end < seg.size:
+                cut = seg.size - good_end
+                os.truncate(seg.path, good_end)
+                _fsync_path(seg.path)
+                seg.size = good_end
+                recovery.truncated_bytes = cut
+                recovery.notes.append(f"cut a torn tail of {cut} bytes from {seg.path.name}")
+                log.warning("%s: cut a torn tail of %d bytes at offset %d", seg.path, cut, good_end)
+        recovery.end = self._segments[-1].end
+        return recovery
+
+    def _validate_segment(self, seg: Segment, offset: int, is_last: bool) -> int:
+        """Check records from `offset`; returns the end of the last good record."""
+        fd = self._fd(seg)
+        for _pos, _header, _body, problem in _scan(fd, offset, seg.size):
+            if problem is None:
+                continue
+            bad_at = _pos
+            if is_last and not _valid_record_after(fd, bad_at + 1, seg.size):
+                return bad_at
+            raise StorageCorrupted(
+                f"segment {seg.path} is corrupt at offset {bad_at} ({problem}); "
+                "refusing to serve this context rather than drop data"
+            )
+        return seg.size
+
+    # -- writing -------------------------------------------------------------------
+
+    @property
+    def end(self) -> int:
+        return self._segments[-1].end
+
+    @property
+    def segments(self) -> list[Segment]:
+        return list(self._segments)
+
+    def append(self, record: bytes) -> int:
+        """Write one record; returns its position. Not durable until `sync`.
+
+        On a write error (disk full, I/O error) the segment is cut back to where it
+        was, so no partial record stays behind, and StorageWriteFailed is raised.
+        """
+        if self.failed:
+            raise StorageWriteFailed(f"the event log is unusable after an earlier failure: {self.failed}")
+        seg = self._segments[-1]
+        if seg.size and seg.size + len(record) > self.segment_size:
+            seg = self._roll()
+        position = seg.end
+        fd = self._fd(seg)
+        try:
+            _write_all(fd, record, seg.size)
+        except OSError as exc:
+            self._undo_partial_write(seg, exc)
+        seg.size += len(record)
+        self._unsynced.add(len(self._segments) - 1)
+        return position
+
+    def _undo_partial_write(self, seg: Segment, exc: OSError) -> None:
+        try:
+            os.ftruncate(self._fd(seg), seg.size)
+        except OSError as again:
+            self.failed = f"could not cut back a failed write: {again}"
+        reason = "the disk is full" if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG) else str(exc)
+        raise StorageWriteFailed(f"could not write to {seg.path.name}: {reason}; nothing was stored") from exc
+
+    def _roll(self) -> Segment:
+        base = self._segments[-1].end
+        path = self.directory / segment_name(base)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o644)
+        seg = Segment(base, path, 0, fd)
+        self._segments.append(seg)
+        self._dir_dirty = True
+        return seg
+
+    def sync(self) -> None:
+        """Make every appended record durable. Safe to call from a worker thread
+        while the owner thread appends: it syncs what was dirty when it started.
+
+        A failed fsync leaves the page cache in an unknown state (fsyncgate), so the
+        log marks itself failed and refuses further writes: fail-stop, then recover
+        from the files on restart.
+        """
+        dirty, self._unsynced = self._unsynced, set()
+        dir_dirty, self._dir_dirty = self._dir_dirty, False
+        try:
+            for i in sorted(dirty):
+                os.fdatasync(self._fd(self._segments[i]))
+            if dir_dirty:
+                _fsync_dir(self.directory)
+        except OSError as exc:
+            self.failed = f"fsync failed: {exc}"
+            raise StorageWriteFailed(f"could not make the event log durable: {exc}") from exc
+
+    # -- reading -------------------------------------------------------------------
+
+    def segment_at(self, position: int) -> Segment:
+        lo, hi = 0, len(self._segments) - 1
+        while lo < hi:
+            mid = (lo + hi + 1) // 2
+            if self._segments[mid].base <= position:
+                lo = mid
+            else:
+                hi = mid - 1
+        return self._segments[lo]
+
+    def read_record(self, position: int) -> tuple[RecordHeader, bytes]:
+        """The record at `position`, checksum verified."""
+        seg = self.segment_at(position)
+        fd = self._fd(seg)
+        offset = position - seg.base
+        head = os.pread(fd, HEADER_SIZE, offset)
+        try:
+            header, crc = decode_header(head)
+        except RecordError as exc:
+            raise StorageCorrupted(f"{seg.path.name} at offset {offset}: {exc}") from exc
+        data = head + os.pread(fd, header.body_len, offset + HEADER_SIZE)
+        if not checksum_ok(data, 0, header, crc):
+            raise StorageCorrupted(f"{seg.path.name} at offset {offset}: checksum mismatch")
+        return header, data[HEADER_SIZE:]
+
+    def records(self, start: int, stop: int) -> Iterator[tuple[int, RecordHeader, memoryview]]:
+        """Records from position `start` (a record boundary) up to `stop`, in order,
+        checksums verified; corruption raises StorageCorrupted."""
+        position = start
+        while position < stop:
+            seg = self.segment_at(position)
+            fd = self._fd(seg)
+            seg_stop = min(seg.size, stop - seg.base)
+            for offset, header, body, problem in _scan(fd, position - seg.base, seg_stop):
+                if problem is not None:
+                    raise StorageCorrupted(f"{seg.path.name} at offset {offset}: {problem}")
+                yield seg.base + offset, header, body
+            position = seg.base + seg_stop
+            if position == seg.end and seg is not self._segments[-1]:
+                continue
+            break
+
+    def _fd(self, seg: Segment) -> int:
+        if seg.fd < 0:
+            seg.fd = os.open(seg.path, os.O_RDWR)
+        return seg.fd
+
+    def close(self) -> None:
+        for seg in self._segments:
+            if seg.fd >= 0:
+                os.close(seg.fd)
+                seg.fd = -1
+
+
+def _scan(fd: int, offset: int, stop: int) -> Iterator[tuple[int, RecordHeader, memoryview, str | None]]:
+    """Walk records in [offset, stop) of one file, reading in large chunks.
+
+    Yields (offset, header, body, None) per good record; on the first bad one yields
+    (offset, None-ish, empty, reason) and stops.
+    """
+    buf = b""
+    buf_start = offset
+    position = offset
+    empty = memoryview(b"")
+    while position < stop:
+        rel = position - buf_start
+        if len(buf) - rel < HEADER_SIZE:
+            buf, buf_start, rel = _refill(fd, buf, buf_start, position, HEADER_SIZE, stop)
+        try:
+            header, crc = decode_header(buf, rel)
+        except RecordError as exc:
+            yield position, _NO_HEADER, empty, str(exc)
+            return
+        if position + header.size > stop:
+            yield position, header, empty, "record extends past the end of the file"
+            return
+        if len(buf) - rel < header.size:
+            buf, buf_start, rel = _refill(fd, buf, buf_start, position, header.size, stop)
+        if not checksum_ok(buf, rel, header, crc):
+            yield position, header, empty, "checksum mismatch"
+            return
+        yield position, header, memoryview(buf)[rel + HEADER_SIZE : rel + header.size], None
+        position += header.size
+
+
+_NO_HEADER = RecordHeader(0, 0, 0, 0, 0)
+
+
+def _refill(fd: int, buf: bytes, buf_start: int, position: int, need: int, stop: int) -> tuple[bytes, int, int]:
+    """Make `buf` hold at least `need` bytes from `position` (fewer only at `stop`)."""
+    keep = buf[position - buf_start :]
+    want = max(need, _READ_CHUNK) - len(keep)
+    upto = min(stop, position + len(keep) + want)
+    more = os.pread(fd, upto - position - len(keep), position + len(keep)) if upto > position + len(keep) else b""
+    return keep + more, position, 0
+
+
+def _valid_record_after(fd: int, offset: int, size: int) -> bool:
+    """Is there any checksum-valid record starting after `offset`? Distinguishes a
+    flipped bit in the middle (valid data follows) from a torn tail (nothing does)."""
+    position = offset
+    while position < size:
+        chunk = os.pread(fd, min(_READ_CHUNK, size - position), position)
+        at = chunk.find(_MAGIC_BYTES)
+        while at >= 0:
+            candidate = position + at
+            head = os.pread(fd, HEADER_SIZE, candidate)
+            try:
+                header, crc = decode_header(head)
+                if candidate + header.size <= size:
+                    data = head + os.pread(fd, header.body_len, candidate + HEADER_SIZE)
+                    if checksum_ok(data, 0, header, crc):
+                        return True
+            except RecordError:
+                pass
+            at = chunk.find(_MAGIC_BYTES, at + 1)
+        if len(chunk) < 4:
+            break
+        position += len(chunk) - 3
+    return False
+
+
+def _list_segments(directory: Path) -> list[Segment]:
+    segments = []
+    for path in sorted(directory.glob("*" + SUFFIX)):
+        try:
+            base = int(path.name[: -len(SUFFIX)])
+        except ValueError:
+            raise StorageCorrupted(f"unexpected file {path} among the segments") from None
+        segments.append(Segment(base, path, path.stat().st_size))
+    for before, after in zip(segments, segments[1:]):
+        if before.end != after.base:
+            raise StorageCorrupted(
+                f"segment {after.path.name} does not follow {before.path.name} "
+                f"(expected a segment at position {before.end}); a file is missing or cut"
+            )
+    if segments and segments[0].base != 0:
+        raise StorageCorrupted(f"the first segment is {segments[0].path.name}, not position 0")
+    return segments
+
+
+def _write_all(fd: int, data: bytes, offset: int) -> None:
+    view = memoryview(data)
+    while view:
+        written = os.pwrite(fd, view, offset)
+        view = view[written:]
+        offset += written
+
+
+def _fsync_dir(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_path(path: Path) -> None:
+    fd = os.open(path, os.O_RDWR)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
