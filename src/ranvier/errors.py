@@ -27,6 +27,8 @@ class ErrorCode(enum.Enum):
     """Axon's error codes that Ranvier produces, with their gRPC and HTTP statuses."""
 
     OTHER = _Code("AXONIQ-0001", grpc.StatusCode.CANCELLED, 500)
+    # Axon has no code for a message that does not parse; it uses its catch-all code.
+    INVALID_MESSAGE = _Code("AXONIQ-0001", grpc.StatusCode.INVALID_ARGUMENT, 400)
     AUTHENTICATION_TOKEN_MISSING = _Code("AXONIQ-1000", grpc.StatusCode.PERMISSION_DENIED, 403)
     AUTHENTICATION_INVALID_TOKEN = _Code("AXONIQ-1001", grpc.StatusCode.PERMISSION_DENIED, 403)
     UNSUPPORTED_INSTRUCTION = _Code("AXONIQ-1002", grpc.StatusCode.UNKNOWN, 400)

@@ -12,7 +12,8 @@ Layout, little-endian::
     kind       u8    KIND_EVENTS or KIND_SNAPSHOT
     reserved   3 bytes, zero
     log_index  u64   index of the command that wrote this record; strictly increasing
-    first_tok  u64   token of the first event (KIND_EVENTS); 0 for a snapshot
+    first_tok  u64   token of the first event (KIND_EVENTS); for a snapshot, the token
+                     the next event will get (so the last record always tells it)
     count      u32   number of events in the body
     body       count x (u32 length, serialized Axon `Event` bytes exactly as received)
 

@@ -198,6 +198,12 @@ class SegmentedLog:
             self.failed = f"fsync failed: {exc}"
             raise StorageWriteFailed(f"could not make the event log durable: {exc}") from exc
 
+    def sync_all(self) -> None:
+        """fsync the last segment and the directory: after recovery, whatever a
+        crashed process left in the page cache becomes durable before it is served."""
+        os.fsync(self._fd(self._segments[-1]))
+        _fsync_dir(self.directory)
+
     # -- reading -------------------------------------------------------------------
 
     def segment_at(self, position: int) -> Segment:
@@ -225,15 +231,18 @@ class SegmentedLog:
             raise StorageCorrupted(f"{seg.path.name} at offset {offset}: checksum mismatch")
         return header, data[HEADER_SIZE:]
 
-    def records(self, start: int, stop: int) -> Iterator[tuple[int, RecordHeader, memoryview]]:
-        """Records from position `start` (a record boundary) up to `stop`, in order,
-        checksums verified; corruption raises StorageCorrupted."""
+    def records(
+        self, start: int, stop: int, chunk: int = _READ_CHUNK
+    ) -> Iterator[tuple[int, RecordHeader, memoryview]]:
+        """Records from position `start` (a record boundary) up to `stop` (one too),
+        in order, checksums verified; corruption raises StorageCorrupted. Files are
+        read `chunk` bytes at a time (more only for a larger record)."""
         position = start
         while position < stop:
             seg = self.segment_at(position)
             fd = self._fd(seg)
             seg_stop = min(seg.size, stop - seg.base)
-            for offset, header, body, problem in _scan(fd, position - seg.base, seg_stop):
+            for offset, header, body, problem in _scan(fd, position - seg.base, seg_stop, chunk):
                 if problem is not None:
                     raise StorageCorrupted(f"{seg.path.name} at offset {offset}: {problem}")
                 yield seg.base + offset, header, body
@@ -254,7 +263,9 @@ class SegmentedLog:
                 seg.fd = -1
 
 
-def _scan(fd: int, offset: int, stop: int) -> Iterator[tuple[int, RecordHeader, memoryview, str | None]]:
+def _scan(
+    fd: int, offset: int, stop: int, chunk: int = _READ_CHUNK
+) -> Iterator[tuple[int, RecordHeader, memoryview, str | None]]:
     """Walk records in [offset, stop) of one file, reading in large chunks.
 
     Yields (offset, header, body, None) per good record; on the first bad one yields
@@ -267,7 +278,7 @@ def _scan(fd: int, offset: int, stop: int) -> Iterator[tuple[int, RecordHeader, 
     while position < stop:
         rel = position - buf_start
         if len(buf) - rel < HEADER_SIZE:
-            buf, buf_start, rel = _refill(fd, buf, buf_start, position, HEADER_SIZE, stop)
+            buf, buf_start, rel = _refill(fd, buf, buf_start, position, HEADER_SIZE, stop, chunk)
         try:
             header, crc = decode_header(buf, rel)
         except RecordError as exc:
@@ -277,7 +288,7 @@ def _scan(fd: int, offset: int, stop: int) -> Iterator[tuple[int, RecordHeader, 
             yield position, header, empty, "record extends past the end of the file"
             return
         if len(buf) - rel < header.size:
-            buf, buf_start, rel = _refill(fd, buf, buf_start, position, header.size, stop)
+            buf, buf_start, rel = _refill(fd, buf, buf_start, position, header.size, stop, chunk)
         if not checksum_ok(buf, rel, header, crc):
             yield position, header, empty, "checksum mismatch"
             return
@@ -288,10 +299,12 @@ def _scan(fd: int, offset: int, stop: int) -> Iterator[tuple[int, RecordHeader, 
 _NO_HEADER = RecordHeader(0, 0, 0, 0, 0)
 
 
-def _refill(fd: int, buf: bytes, buf_start: int, position: int, need: int, stop: int) -> tuple[bytes, int, int]:
+def _refill(
+    fd: int, buf: bytes, buf_start: int, position: int, need: int, stop: int, chunk: int
+) -> tuple[bytes, int, int]:
     """Make `buf` hold at least `need` bytes from `position` (fewer only at `stop`)."""
     keep = buf[position - buf_start :]
-    want = max(need, _READ_CHUNK) - len(keep)
+    want = max(need, chunk) - len(keep)
     upto = min(stop, position + len(keep) + want)
     more = os.pread(fd, upto - position - len(keep), position + len(keep)) if upto > position + len(keep) else b""
     return keep + more, position, 0

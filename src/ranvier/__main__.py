@@ -1,0 +1,3 @@
+from ranvier.main import main
+
+raise SystemExit(main())

@@ -1,0 +1,76 @@
+"""Reading the few fields of an Axon `Event` the store needs, and framing replies.
+
+Events are stored as the exact bytes the client sent; the store only looks inside
+them for the aggregate identity, sequence, type, timestamp and payload type. Replies
+that wrap a stored event (`EventWithToken`) are framed by hand around those bytes, so
+a replay never re-serializes an event.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from google.protobuf.message import DecodeError
+
+from ranvier._pb import event_pb2
+
+_Event = event_pb2.Event
+
+
+class MalformedEvent(ValueError):
+    """The bytes are not a protobuf `Event`."""
+
+
+@dataclass(frozen=True, slots=True)
+class EventKey:
+    """The fields of an event that decide where it is indexed and how it is checked."""
+
+    aggregate_id: str
+    sequence: int
+    aggregate_type: str
+    timestamp: int
+    payload_type: str
+    payload_revision: str
+
+    @property
+    def is_domain_event(self) -> bool:
+        """Axon checks and indexes by aggregate only events with an aggregate type."""
+        return bool(self.aggregate_type)
+
+
+def parse_key(raw: bytes) -> EventKey:
+    try:
+        event = _Event.FromString(raw)
+    except DecodeError as exc:
+        raise MalformedEvent(f"not a valid Event message: {exc}") from exc
+    payload = event.payload
+    return EventKey(
+        event.aggregate_identifier,
+        event.aggregate_sequence_number,
+        event.aggregate_type,
+        event.timestamp,
+        payload.type,
+        payload.revision,
+    )
+
+
+def _varint(value: int) -> bytes:
+    if value < 0:
+        value += 1 << 64  # int64 negatives are ten-byte varints
+    out = bytearray()
+    while True:
+        bits = value & 0x7F
+        value >>= 7
+        if value:
+            out.append(bits | 0x80)
+        else:
+            out.append(bits)
+            return bytes(out)
+
+
+def frame_event_with_token(token: int, raw_event: bytes) -> bytes:
+    """Serialized `EventWithToken{token=1, event=2}` around stored event bytes."""
+    head = b"\x12" + _varint(len(raw_event))
+    if token:
+        head = b"\x08" + _varint(token) + head
+    return head + raw_event

@@ -1,0 +1,124 @@
+"""The single-node write path: order transactions, apply them, fsync once per batch.
+
+With no replicated log, the store's segment files are the log. `LocalCommitter`
+numbers commands itself, applies a whole batch of waiting transactions, makes them
+durable with one fsync, publishes them and only then answers their clients: group
+commit, so a loaded node does one fsync per batch rather than one per transaction.
+
+Failure handling:
+- a rejected transaction (bad sequence) fails alone; the rest of the batch goes on;
+- a failed write (disk full) fails that transaction; the segment was cut back;
+- a failed fsync fails the whole batch and stops the store (fail-stop): the page
+  cache may have dropped the data, so only a reopen knows what is on disk.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+
+from ranvier.errors import RanvierError, StorageUnavailable, StorageWriteFailed
+
+from .records import Command
+from .store import AppendResult, ContextStore
+
+log = logging.getLogger(__name__)
+
+
+class LocalCommitter:
+    """Group-commit writer for one context on one node (`submit` is the Writer API)."""
+
+    def __init__(self, store: ContextStore, max_batch_bytes: int = 8 * 1024 * 1024) -> None:
+        self.store = store
+        self.max_batch_bytes = max_batch_bytes
+        self._queue: deque[tuple[Command, int, asyncio.Future[AppendResult]]] = deque()
+        self._wakeup = asyncio.Event()
+        self._indexed = asyncio.Event()
+        store.on_indexed(self._indexed.set)
+        self._task = asyncio.get_running_loop().create_task(self._run(), name=f"committer:{store.name}")
+        self.batches = 0  # fsyncs done, for metrics
+        self.transactions = 0
+
+    async def submit(self, command: Command) -> AppendResult:
+        if self._task.done():
+            raise StorageUnavailable(f"context {self.store.name} is not accepting writes")
+        future: asyncio.Future[AppendResult] = asyncio.get_running_loop().create_future()
+        size = sum(len(e) for e in command.events)
+        self._queue.append((command, size, future))
+        self._wakeup.set()
+        return await future
+
+    async def close(self) -> None:
+        self._task.cancel()
+        try:
+            await self._task
+        except asyncio.CancelledError:
+            pass
+        for _command, _size, future in self._queue:
+            if not future.done():
+                future.set_exception(StorageUnavailable(f"context {self.store.name} is closing"))
+        self._queue.clear()
+
+    async def _run(self) -> None:
+        while True:
+            await self._wakeup.wait()
+            self._wakeup.clear()
+            while self._queue:
+                await self._wait_for_indexer()
+                await self._commit(self._take_batch())
+
+    def _take_batch(self) -> list[tuple[Command, asyncio.Future[AppendResult]]]:
+        batch = []
+        total = 0
+        while self._queue and (not batch or total + self._queue[0][1] <= self.max_batch_bytes):
+            command, size, future = self._queue.popleft()
+            total += size
+            if not future.cancelled():
+                batch.append((command, future))
+        return batch
+
+    async def _wait_for_indexer(self) -> None:
+        # The tail index lives in memory until the indexer thread catches up; bound it.
+        while self.store.unindexed > self.store.options.max_unindexed:
+            self._indexed.clear()
+            await self._indexed.wait()
+
+    async def _commit(self, batch: list[tuple[Command, asyncio.Future[AppendResult]]]) -> None:
+        done: list[tuple[asyncio.Future[AppendResult], AppendResult]] = []
+        for command, future in batch:
+            try:
+                result = self.store.apply(self.store.applied_index + 1, command)
+            except RanvierError as exc:
+                future.set_exception(exc)
+                continue
+            except Exception as exc:  # malformed input found late; nothing was written
+                future.set_exception(exc)
+                continue
+            assert result is not None
+            done.append((future, result))
+        if not done:
+            return
+        try:
+            await asyncio.to_thread(self.store.sync)
+        except StorageWriteFailed as exc:
+            self._fail_stop(exc, done)
+            return
+        self.store.publish()
+        self.store.flush_index()
+        self.batches += 1
+        self.transactions += len(done)
+        for future, result in done:
+            if not future.done():
+                future.set_result(result)
+
+    def _fail_stop(self, exc: StorageWriteFailed, done: list[tuple[asyncio.Future[AppendResult], AppendResult]]) -> None:
+        log.critical("context %s: %s; refusing further writes until restart", self.store.name, exc.message)
+        self.store.fail(exc.message)
+        for future, _result in done:
+            if not future.done():
+                future.set_exception(exc)
+        while self._queue:
+            _command, _size, future = self._queue.popleft()
+            if not future.done():
+                future.set_exception(StorageUnavailable(f"context {self.store.name} stopped after: {exc.message}"))

@@ -1,0 +1,58 @@
+"""`ranvier`: the node's command line (`ranvier server`, `ranvier bench`)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+from pathlib import Path
+
+from ranvier.errors import ConfigError
+
+USAGE = """usage: ranvier <command> [options]
+
+commands:
+  server [--property=value ...]   start a node (Axon Server property names; see README)
+  bench [options]                 run the benchmark suite and print its table
+"""
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if not args or args[0] in ("-h", "--help", "help"):
+        print(USAGE)
+        return 0 if args else 2
+    command, rest = args[0], args[1:]
+    if command == "server":
+        return _server(rest)
+    if command == "bench":
+        from ranvier.bench.main import main as bench_main
+
+        return bench_main(rest)
+    print(f"ranvier: unknown command {command!r}\n\n{USAGE}", file=sys.stderr)
+    return 2
+
+
+def _server(argv: list[str]) -> int:
+    from ranvier.config import load
+    from ranvier.node import Node
+    from ranvier.settings import settings_from
+
+    logging.basicConfig(
+        level=os.environ.get("RANVIER_LOG_LEVEL", "INFO"),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        config = load(argv, os.environ, Path.cwd())
+        settings = settings_from(config)
+    except ConfigError as exc:
+        print(f"ranvier: configuration error: {exc}", file=sys.stderr)
+        return 78  # EX_CONFIG
+    try:
+        asyncio.run(Node(settings).run_until_signalled())
+    except OSError as exc:
+        print(f"ranvier: cannot start: {exc}", file=sys.stderr)
+        return 1
+    return 0

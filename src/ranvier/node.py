@@ -1,0 +1,239 @@
+"""The composition root: configuration in, a serving node out.
+
+Only this module reads `Config`; each component gets the few values it needs. A node
+owns its contexts' stores, the client gRPC server and the HTTP server, and starts and
+stops them in order. A context whose files fail validation at start is kept as
+*failed*: the node serves its other contexts, and requests to that one get the error
+that names the corrupt file.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import re
+import signal
+import time
+from pathlib import Path
+
+import grpc
+
+from ranvier import __version__
+from ranvier.errors import ContextNotFound, ErrorCode, RanvierError, StorageCorrupted, StorageUnavailable
+from ranvier.eventstore import ContextEventStore, ContextStore, LocalCommitter, StoreOptions
+from ranvier.grpc_api.event_store import EventStoreService
+from ranvier.grpc_api.platform import ClientRegistry, PlatformService
+from ranvier.settings import NodeSettings
+
+log = logging.getLogger(__name__)
+
+CONTEXT_NAME = re.compile(r"^[a-zA-Z][a-zA-Z_\-0-9]*$")
+STATE_FILE = "ranvier-node.json"
+_GRPC_SLACK = 1024 * 1024  # received beyond max-message-size so we can answer AXONIQ-2001 ourselves
+
+
+class Node:
+    def __init__(self, settings: NodeSettings) -> None:
+        self.settings = settings
+        self.name = settings.name
+        self.hostname = settings.hostname
+        self.grpc_port = settings.grpc_port
+        self.http_port = settings.http_port
+        self.started_at = time.time()
+        self.stores: dict[str, ContextEventStore] = {}
+        self.failed_contexts: dict[str, str] = {}
+        self.context_names: list[str] = []
+        self.clients = ClientRegistry()
+        self._grpc: grpc.aio.Server | None = None
+        self._http_task: asyncio.Task[None] | None = None
+        self._http_server: object | None = None
+        self._stopped = asyncio.Event()
+
+    # -- properties the adapters read ------------------------------------------------
+
+    @property
+    def max_message_size(self) -> int:
+        return self.settings.max_message_size
+
+    @property
+    def new_permits_timeout_ms(self) -> int:
+        return self.settings.new_permits_timeout_ms
+
+    @property
+    def blacklisted_send_after(self) -> int:
+        return self.settings.blacklisted_send_after
+
+    @property
+    def initialized(self) -> bool:
+        return bool(self.context_names)
+
+    def event_store(self, context: str) -> ContextEventStore:
+        store = self.stores.get(context)
+        if store is not None:
+            return store
+        self.check_context(context)
+        raise ContextNotFound(f"Context {context} not found on this node")
+
+    def check_context(self, context: str) -> None:
+        if context in self.failed_contexts:
+            raise StorageUnavailable(f"context {context} is not served: {self.failed_contexts[context]}")
+        if not self.initialized:
+            raise RanvierError(
+                "this node is not initialized: run `ranvier-cli init-cluster` or start it with "
+                "axoniq.axonserver.standalone=true",
+                ErrorCode.NO_AXONSERVER_FOR_CONTEXT,
+            )
+        if context not in self.stores:
+            raise ContextNotFound(f"Context {context} not found on this node")
+
+    # -- contexts --------------------------------------------------------------------
+
+    def _state_path(self) -> Path:
+        return self.settings.event_storage / STATE_FILE
+
+    def _load_state(self) -> list[str]:
+        path = self._state_path()
+        if not path.exists():
+            return []
+        return list(json.loads(path.read_text())["contexts"])
+
+    def _save_state(self) -> None:
+        path = self._state_path()
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps({"node": self.name, "contexts": self.context_names}, indent=2))
+        with open(tmp, "rb+") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+
+    async def initialize(self, context: str = "default") -> None:
+        """Make this node serve `context` (Axon's init-cluster on a single node).
+        Idempotent: initializing an initialized node with a served context is a no-op."""
+        if not CONTEXT_NAME.match(context):
+            raise RanvierError(f"invalid context name {context!r}", ErrorCode.INVALID_CONTEXT_NAME)
+        if context in self.context_names:
+            return
+        self.context_names.append(context)
+        self._save_state()
+        await self._open_context(context)
+
+    async def _open_context(self, context: str) -> None:
+        loop = asyncio.get_running_loop()
+        options = StoreOptions(
+            segment_size=self.settings.segment_size,
+            check_snapshot_sequence=self.settings.check_snapshot_sequence,
+        )
+        try:
+            store = ContextStore.open(
+                context, self.settings.event_storage / context, options, loop.call_soon_threadsafe
+            )
+        except StorageCorrupted as exc:
+            log.error("context %s: %s", context, exc.message)
+            self.failed_contexts[context] = exc.message
+            return
+        committer = LocalCommitter(store)
+        self.stores[context] = ContextEventStore(store, committer, self.settings.max_transaction_size)
+        if store.recovery.truncated_bytes:
+            log.warning("context %s: %s", context, "; ".join(store.recovery.notes))
+        log.info("context %s open: %d events, last log index %d", context, store.next_token, store.applied_index)
+
+    # -- lifecycle -------------------------------------------------------------------
+
+    async def start(self) -> None:
+        self.settings.event_storage.mkdir(parents=True, exist_ok=True)
+        for context in self._load_state():
+            self.context_names.append(context)
+            await self._open_context(context)
+        if self.settings.standalone and "default" not in self.context_names:
+            await self.initialize("default")
+        await self._start_grpc()
+        await self._start_http()
+        log.info(
+            "node %s ready: gRPC %s:%d, HTTP %s:%d, contexts %s",
+            self.name, self.settings.bind_address, self.grpc_port,
+            self.settings.bind_address, self.http_port, ", ".join(self.context_names) or "(none)",
+        )
+
+    async def _start_grpc(self) -> None:
+        limit = self.settings.max_message_size + _GRPC_SLACK
+        server = grpc.aio.server(
+            options=[
+                ("grpc.max_receive_message_length", limit),
+                ("grpc.max_send_message_length", limit),
+                ("grpc.keepalive_permit_without_calls", 1),
+                ("grpc.http2.min_ping_interval_without_data_ms", 1000),
+                ("grpc.so_reuseport", 0),
+            ]
+        )
+        server.add_generic_rpc_handlers(
+            (EventStoreService(self, self).handler(), PlatformService(self, self.clients).handler())
+        )
+        address = f"{self.settings.bind_address}:{self.grpc_port}"
+        if server.add_insecure_port(address) == 0:
+            raise OSError(f"cannot listen on {address} (axoniq.axonserver.port)")
+        await server.start()
+        self._grpc = server
+
+    async def _start_http(self) -> None:
+        import uvicorn
+
+        from ranvier.http_api import create_app
+
+        config = uvicorn.Config(
+            create_app(self), host=self.settings.bind_address, port=self.http_port,
+            log_level="warning", lifespan="off", access_log=False,
+        )
+        server = uvicorn.Server(config)
+        server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+        self._http_server = server
+        self._http_task = asyncio.create_task(server.serve())
+        while not server.started:
+            if self._http_task.done():
+                self._http_task.result()
+                raise OSError(f"HTTP server on port {self.http_port} stopped at start (server.port)")
+            await asyncio.sleep(0.01)
+
+    async def stop(self) -> None:
+        if self._grpc is not None:
+            await self._grpc.stop(grace=1.0)
+        if self._http_server is not None:
+            self._http_server.should_exit = True  # type: ignore[attr-defined]
+            if self._http_task is not None:
+                await self._http_task
+        for store in self.stores.values():
+            await store.close()
+        self._stopped.set()
+
+    async def run_until_signalled(self) -> None:
+        loop = asyncio.get_running_loop()
+        stop = asyncio.Event()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        await self.start()
+        print(f"Ranvier node {self.name} ready: gRPC {self.hostname}:{self.grpc_port}, "
+              f"HTTP http://{self.hostname}:{self.http_port}/", flush=True)
+        await stop.wait()
+        log.info("stopping")
+        await self.stop()
+
+    def info(self) -> dict[str, object]:
+        """`/v1/public/me`, as Axon Server answers it."""
+        return {
+            "authentication": False,
+            "clustered": False,
+            "ssl": False,
+            "adminNode": self.initialized,
+            "developmentMode": self.settings.devmode,
+            "storageContextNames": list(self.context_names),
+            "contextNames": list(self.context_names),
+            "name": self.name,
+            "hostName": self.hostname,
+            "httpPort": self.http_port,
+            "grpcPort": self.grpc_port,
+            "internalHostName": self.hostname,
+            "grpcInternalPort": self.settings.internal_port,
+            "pluginsEnabled": False,
+            "initialized": self.initialized,
+            "version": __version__,
+        }
