@@ -1,0 +1,198 @@
+"""The OpenAPI 3 document of the HTTP API, served at `/v3/api-docs` and `/openapi.json`.
+
+Built here rather than generated from the routes, so each operation carries Axon's
+parameter names and defaults; `tests/integration/test_http_api.py` checks that
+every route the app serves is described.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ranvier import __version__
+
+Json = dict[str, Any]
+
+_ERROR = {
+    "description": "An Axon error: header `AxonIQ-ErrorCode`, body `[AXONIQ-xxxx] message`",
+    "headers": {"AxonIQ-ErrorCode": {"schema": {"type": "string", "example": "AXONIQ-2000"}}},
+    "content": {"text/plain": {"schema": {"type": "string"}}},
+}
+_CONTEXT_HEADER = {
+    "name": "AxonIQ-Context",
+    "in": "header",
+    "required": False,
+    "description": "The context (default `default`)",
+    "schema": {"type": "string", "default": "default"},
+}
+
+
+def _ref(name: str) -> Json:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(schema: Json, description: str = "OK") -> Json:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _query(name: str, schema_type: str, description: str, default: Any = None, required: bool = False) -> Json:
+    schema: Json = {"type": schema_type}
+    if default is not None:
+        schema["default"] = default
+    return {"name": name, "in": "query", "required": required, "description": description, "schema": schema}
+
+
+def _op(tag: str, summary: str, responses: Json, **extra: Any) -> Json:
+    return {"tags": [tag], "summary": summary, "responses": responses, **extra}
+
+
+_SCHEMAS: Json = {
+    "SerializedObject": {
+        "type": "object",
+        "properties": {
+            "type": {"type": "string"},
+            "revision": {"type": "string"},
+            "data": {"type": "string", "description": "The payload; its UTF-8 bytes are stored"},
+        },
+    },
+    "Event": {
+        "type": "object",
+        "properties": {
+            "messageIdentifier": {"type": "string", "description": "Default: a random UUID"},
+            "aggregateIdentifier": {"type": "string"},
+            "aggregateSequenceNumber": {"type": "integer", "format": "int64", "default": 0},
+            "aggregateType": {"type": "string", "description": "Non-empty for domain events"},
+            "timestamp": {"type": "integer", "format": "int64", "description": "ms since the epoch; default now"},
+            "payload": _ref("SerializedObject"),
+            "metaData": {
+                "type": "object",
+                "additionalProperties": {"oneOf": [{"type": "string"}, {"type": "number"}, {"type": "boolean"}]},
+            },
+        },
+    },
+    "EventWithToken": {
+        "allOf": [_ref("Event"), {"type": "object", "properties": {"token": {"type": "integer", "format": "int64"}}}]
+    },
+    "Events": {
+        "type": "object",
+        "required": ["messages"],
+        "properties": {"messages": {"type": "array", "minItems": 1, "items": _ref("Event")}},
+    },
+    "AppendResult": {
+        "type": "object",
+        "properties": {
+            "firstToken": {"type": "integer", "format": "int64"},
+            "count": {"type": "integer"},
+        },
+    },
+    "Health": {
+        "type": "object",
+        "properties": {
+            "status": {"type": "string", "enum": ["UP", "DOWN", "OUT_OF_SERVICE"]},
+            "components": {"type": "object", "additionalProperties": {"type": "object"}},
+        },
+    },
+}
+
+_SSE = {
+    "description": "Server-Sent Events; each `data:` line is one event as JSON",
+    "content": {"text/event-stream": {"schema": {"type": "string"}}},
+}
+
+
+def _paths() -> Json:
+    ok = {"200": {"description": "OK"}}
+    return {
+        "/": {"get": _op("dashboard", "Landing page", {"200": {"description": "HTML page"}})},
+        "/actuator": {"get": _op("actuator", "Actuator links", {"200": _json({"type": "object"})})},
+        "/actuator/health": {"get": _op(
+            "actuator", "Node health (Spring format; 503 when not UP)",
+            {"200": _json(_ref("Health")), "503": _json(_ref("Health"), "Not UP")},
+        )},
+        "/actuator/health/liveness": {"get": _op("actuator", "Liveness", {"200": _json(_ref("Health"))})},
+        "/actuator/health/readiness": {"get": _op(
+            "actuator", "Readiness: UP once the node serves contexts",
+            {"200": _json(_ref("Health")), "503": _json(_ref("Health"), "Not initialized")},
+        )},
+        "/actuator/info": {"get": _op("actuator", "Application name and version", {"200": _json({"type": "object"})})},
+        "/v1/public/me": {"get": _op("public", "This node", {"200": _json({"type": "object"})})},
+        "/v1/public/mycontexts": {"get": _op(
+            "public", "Contexts stored on this node", {"200": _json({"type": "array", "items": {"type": "string"}})}
+        )},
+        "/v1/public/version": {"get": _op("public", "Product name and version", {"200": _json({"type": "object"})})},
+        "/v1/public/overview-list": {"get": _op(
+            "public", "Connected applications",
+            {"200": _json({"type": "array", "items": {"type": "object"}})},
+            parameters=[_query("for-context", "string", "Only applications in this context")],
+        )},
+        "/v1/context/init": {"post": _op(
+            "cluster", "Initialize this node to serve a context (init-cluster)", {**ok, "400": _ERROR},
+            parameters=[_query("context", "string", "The context to create", "default")],
+        )},
+        "/v2/cluster/init": {"post": _op(
+            "cluster", "Initialize this node with the `default` context",
+            {"200": {"description": "Accepted", "content": {"text/plain": {"schema": {"type": "string"}}}}},
+        )},
+        "/v1/events": {
+            "get": _op(
+                "events", "Read an aggregate's events, or the event stream from a token", {"200": _SSE, "404": _ERROR},
+                parameters=[
+                    _CONTEXT_HEADER,
+                    _query("aggregateId", "string", "Read this aggregate; without it, read the stream"),
+                    _query("initialSequence", "integer", "Aggregate reads: first sequence number", 0),
+                    _query("maxSequence", "integer", "Aggregate reads: last sequence number (<0: no bound)", -1),
+                    _query("allowSnapshots", "boolean", "Aggregate reads: start at the latest snapshot", True),
+                    _query("trackingToken", "integer", "Stream reads: first token", 0),
+                    _query("timeout", "number", "Stream reads: seconds to wait for new events", 3600),
+                    _query("maxEvents", "integer", "Stream reads: events to send at most", 10000),
+                ],
+            ),
+            "post": _op(
+                "events", "Append events in one transaction",
+                {"200": _json(_ref("AppendResult")), "400": _ERROR, "404": _ERROR, "409": _ERROR},
+                parameters=[_CONTEXT_HEADER],
+                requestBody={"required": True, "content": {"application/json": {"schema": _ref("Events")}}},
+            ),
+        },
+        "/v1/snapshots": {
+            "get": _op(
+                "events", "An aggregate's snapshots, newest first",
+                {"200": _json({"type": "array", "items": _ref("Event")}), "400": _ERROR, "404": _ERROR},
+                parameters=[
+                    _CONTEXT_HEADER,
+                    _query("aggregateId", "string", "The aggregate", required=True),
+                    _query("initialSequence", "integer", "Lowest sequence number", 0),
+                    _query("maxSequence", "integer", "Highest sequence number (<0: no bound)", -1),
+                    _query("maxResults", "integer", "Snapshots to return at most (<=0: all)", 1),
+                ],
+            ),
+            "post": _snapshot_post(),
+        },
+        "/v1/snapshot": {"post": {**_snapshot_post(), "deprecated": True}},
+        "/v3/api-docs": {"get": _op("docs", "This OpenAPI document", {"200": _json({"type": "object"})})},
+        "/openapi.json": {"get": _op("docs", "This OpenAPI document", {"200": _json({"type": "object"})})},
+        "/swagger-ui.html": {"get": _op("docs", "Swagger UI (redirect)", {"302": {"description": "Redirect"}})},
+        "/swagger-ui/index.html": {"get": _op("docs", "Swagger UI", {"200": {"description": "HTML page"}})},
+    }
+
+
+def _snapshot_post() -> Json:
+    return _op(
+        "events", "Store a snapshot", {**{"200": _json({"type": "object"})}, "400": _ERROR, "404": _ERROR},
+        parameters=[_CONTEXT_HEADER],
+        requestBody={"required": True, "content": {"application/json": {"schema": _ref("Event")}}},
+    )
+
+
+def build_document() -> Json:
+    return {
+        "openapi": "3.0.3",
+        "info": {
+            "title": "Ranvier HTTP API",
+            "version": __version__,
+            "description": "Axon Server-compatible REST endpoints of a Ranvier node.",
+            "license": {"name": "Apache-2.0"},
+        },
+        "paths": _paths(),
+        "components": {"schemas": _SCHEMAS},
+    }

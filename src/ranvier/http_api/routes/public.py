@@ -1,0 +1,55 @@
+"""`/v1/public/...`: what this node is, what it serves, and who is connected."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import TYPE_CHECKING
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from ranvier import __version__
+
+from .._request import node_of
+
+if TYPE_CHECKING:
+    from ranvier.grpc_api.platform import ConnectedClient
+
+
+async def get_me(request: Request) -> JSONResponse:
+    return JSONResponse(node_of(request).info())
+
+
+async def get_my_contexts(request: Request) -> JSONResponse:
+    return JSONResponse(list(node_of(request).context_names))
+
+
+async def get_version(request: Request) -> JSONResponse:
+    return JSONResponse({"productName": "Ranvier", "version": __version__})
+
+
+async def get_overview_list(request: Request) -> JSONResponse:
+    """Connected applications, grouped by component name (Axon's overview list)."""
+    node = node_of(request)
+    wanted = request.query_params.get("for-context")
+    components: dict[str, list[ConnectedClient]] = defaultdict(list)
+    for client in node.clients.clients.values():
+        if not wanted or client.context == wanted:
+            components[client.component_name].append(client)
+    return JSONResponse([
+        {
+            "name": name,
+            "instances": len(clients),
+            "contexts": sorted({c.context for c in clients}),
+            "connectedTo": [node.name],
+        }
+        for name, clients in sorted(components.items())
+    ])
+
+routes = [
+    Route("/v1/public/me", get_me, methods=["GET"]),
+    Route("/v1/public/mycontexts", get_my_contexts, methods=["GET"]),
+    Route("/v1/public/version", get_version, methods=["GET"]),
+    Route("/v1/public/overview-list", get_overview_list, methods=["GET"]),
+]
