@@ -265,3 +265,15 @@ def test_swagger_ui_loads_from_this_server(http: httpx.Client) -> None:
     initializer = http.get("/swagger-ui/swagger-initializer.js").text
     assert '"/v3/api-docs"' in initializer and "validatorUrl: null" in initializer
     assert "SwaggerUIBundle" in http.get("/swagger-ui/swagger-ui-bundle.js").text[:200_000]
+
+
+# -- shutdown -------------------------------------------------------------------------
+
+
+def test_node_stops_promptly_while_a_stream_is_open(fresh_node: NodeProcess) -> None:
+    with httpx.Client(base_url=fresh_node.http_url, timeout=30) as client:
+        with client.stream("GET", "/v1/events", params={"timeout": 3600}) as response:
+            assert response.status_code == 200
+            started = time.monotonic()
+            fresh_node.stop(timeout=10)  # raises NodeFailed if SIGTERM is not enough
+            assert time.monotonic() - started < 10

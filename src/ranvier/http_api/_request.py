@@ -29,6 +29,17 @@ def node_of(request: Request) -> Node:
     return node
 
 
+def server_stopping(node: Node) -> bool:
+    """True once the node has asked its HTTP server to exit.
+
+    uvicorn waits for open responses before it stops, so long-lived streams check
+    this and end themselves. NB: it reads the node's uvicorn server, which the node
+    does not publish yet; a stand-in node without one never stops streams early.
+    """
+    server = getattr(node, "_http_server", None)
+    return bool(getattr(server, "should_exit", False))
+
+
 def context_of(request: Request) -> str:
     """The context a data request is for: header `AxonIQ-Context`, else `default`."""
     return request.headers.get(CONTEXT_HEADER) or DEFAULT_CONTEXT

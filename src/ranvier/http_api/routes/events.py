@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, StreamingResponse
@@ -18,12 +18,23 @@ from starlette.routing import Route
 
 from ranvier.eventstore import ContextEventStore
 
-from .._request import bad_request, bool_param, context_of, float_param, int_param, json_body, node_of, str_param
+from .._request import (
+    bad_request,
+    bool_param,
+    context_of,
+    float_param,
+    int_param,
+    json_body,
+    node_of,
+    server_stopping,
+    str_param,
+)
 from ..event_json import event_from_json, event_to_json, events_from_json
 
 DEFAULT_TIMEOUT_SECONDS = 3600.0
 DEFAULT_MAX_EVENTS = 10_000
-_READ_BATCH = 256
+_READ_BATCH = 256  # events per chunk written to the response
+_STOP_CHECK_SECONDS = 0.5  # how often a waiting stream checks whether the node is stopping
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 
 
@@ -55,7 +66,8 @@ async def get_events(request: Request) -> StreamingResponse:
         timeout = float_param(request, "timeout", DEFAULT_TIMEOUT_SECONDS)
         if max_events < 0 or timeout < 0:
             raise bad_request("maxEvents and timeout must not be negative")
-        stream = _tracking_stream(store, int_param(request, "trackingToken", 0), max_events, timeout)
+        token = int_param(request, "trackingToken", 0)
+        stream = _tracking_stream(store, token, max_events, timeout, lambda: server_stopping(node_of(request)))
     return StreamingResponse(stream, media_type="text/event-stream", headers=SSE_HEADERS)
 
 
@@ -66,12 +78,18 @@ def _sse(event: dict[str, object]) -> str:
 async def _aggregate_stream(
     store: ContextEventStore, aggregate_id: str, initial: int, maximum: int, snapshots: bool
 ) -> AsyncIterator[str]:
+    chunk: list[str] = []
     for raw in store.aggregate_events(aggregate_id, initial, maximum, snapshots):
-        yield _sse(event_to_json(raw))
+        chunk.append(_sse(event_to_json(raw)))
+        if len(chunk) >= _READ_BATCH:
+            yield "".join(chunk)
+            chunk.clear()
+    if chunk:
+        yield "".join(chunk)
 
 
 async def _tracking_stream(
-    store: ContextEventStore, token: int, max_events: int, timeout: float
+    store: ContextEventStore, token: int, max_events: int, timeout: float, stopping: Callable[[], bool]
 ) -> AsyncIterator[str]:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
@@ -80,17 +98,18 @@ async def _tracking_stream(
     while sent < max_events:
         batch = cursor.read(min(_READ_BATCH, max_events - sent))
         if batch:
-            for event_token, raw in batch:
-                yield _sse(event_to_json(raw, event_token))
+            yield "".join(_sse(event_to_json(raw, event_token)) for event_token, raw in batch)
             sent += len(batch)
             continue
         remaining = deadline - loop.time()
-        if remaining <= 0:
+        if remaining <= 0 or stopping():
             return
         try:
-            await asyncio.wait_for(store.wait_for_events_after(cursor.token - 1), remaining)
+            await asyncio.wait_for(
+                store.wait_for_events_after(cursor.token - 1), min(remaining, _STOP_CHECK_SECONDS)
+            )
         except TimeoutError:
-            return
+            pass
 
 
 async def get_snapshots(request: Request) -> JSONResponse:
