@@ -30,15 +30,22 @@ UP, DOWN = "UP", "DOWN"
 Component = dict[str, object]
 
 
-def context_health(node: Node, context: str) -> Component:
+def context_problem(node: Node, context: str) -> str | None:
+    """Why `context` cannot serve requests, or None when it can."""
     reason = node.failed_contexts.get(context)
+    if reason is not None:
+        return reason
     store = node.stores.get(context)
-    if reason is None and store is None:
-        reason = "context is not open on this node"
-    elif reason is None and store is not None and store.store.failed:
-        reason = store.store.failed
-    if reason is not None or store is None:
-        return {"status": DOWN, "details": {"error": reason}}
+    if store is None:
+        return "context is not open on this node"
+    return store.store.failed
+
+
+def context_health(node: Node, context: str) -> Component:
+    problem = context_problem(node, context)
+    if problem is not None:
+        return {"status": DOWN, "details": {"error": problem}}
+    store = node.stores[context]
     return {"status": UP, "details": {"firstToken": store.first_token(), "lastToken": store.last_token()}}
 
 

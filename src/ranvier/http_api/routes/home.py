@@ -15,7 +15,7 @@ from starlette.staticfiles import StaticFiles
 from ranvier import __version__
 
 from .._request import node_of
-from .actuator import context_health
+from .actuator import context_problem
 
 if TYPE_CHECKING:
     from ranvier.node import Node
@@ -42,12 +42,10 @@ async def index(request: Request) -> HTMLResponse:
 
 
 def _context_state(node: Node, name: str) -> tuple[str, str]:
-    component = context_health(node, name)
-    details = component["details"]
-    assert isinstance(details, dict)
-    if component["status"] != "UP":
-        return f"DOWN: {details['error']}", ""
-    return "UP", str(details["lastToken"] + 1)
+    problem = context_problem(node, name)
+    if problem is not None:
+        return f"DOWN: {problem}", ""
+    return "UP", str(node.stores[name].last_token() + 1)
 
 
 def _row(name: str, status: str, events: str) -> str:

@@ -47,6 +47,7 @@ async def get_overview_list(request: Request) -> JSONResponse:
         for name, clients in sorted(components.items())
     ])
 
+
 routes = [
     Route("/v1/public/me", get_me, methods=["GET"]),
     Route("/v1/public/mycontexts", get_my_contexts, methods=["GET"]),
