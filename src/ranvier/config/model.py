@@ -473,9 +473,11 @@ class _Reader:
 def _node(read: _Reader, known: Mapping[str, PropertyValue]) -> NodeConfig:
     tags = {name[len(TAGS) + 1:]: prop.value for name, prop in sorted(known.items()) if name.startswith(TAGS + ".")}
     return NodeConfig(
-        name=read.get("name", _single_word),
+        # hostname before name: a bad hostname should be reported as such, not as the name
+        # derived from it (keyword arguments are evaluated in order).
         hostname=read.get("hostname", _single_word),
         domain=read.get("domain", _optional_word),
+        name=read.get("name", _single_word),
         internal_hostname=read.get("internal-hostname", _single_word),
         internal_domain=read.get("internal-domain", _optional_word),
         port=read.port("port"),

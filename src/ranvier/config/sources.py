@@ -268,7 +268,9 @@ def _resolve_placeholders(merged: Collected, environ: Mapping[str, str], names: 
             merged.known[name] = PropertyValue(name, value, prop.source)
 
 
-def _expand(prop: PropertyValue, merged: Collected, environ: Mapping[str, str], names: PropertyNames, depth: int) -> str:
+def _expand(
+    prop: PropertyValue, merged: Collected, environ: Mapping[str, str], names: PropertyNames, depth: int
+) -> str:
     if depth > 8:
         raise ConfigError(f"Circular placeholder in property {prop.name} (from {prop.source})")
 
