@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from ranvier.config import Config
+
 
 @dataclass(frozen=True, slots=True)
 class NodeSettings:
@@ -31,3 +33,24 @@ class NodeSettings:
     devmode: bool
 
 
+
+def settings_from(config: Config) -> NodeSettings:
+    """Pick the node's values out of a loaded, validated configuration."""
+    node, storage, stream = config.node, config.storage, config.event_stream
+    return NodeSettings(
+        name=node.name,
+        hostname=node.client_address,
+        grpc_port=node.port,
+        http_port=node.http_port,
+        internal_port=node.internal_port,
+        bind_address=node.bind_address,
+        standalone=node.standalone,
+        event_storage=storage.event_storage,
+        segment_size=storage.segment_size,
+        max_message_size=node.max_message_size,
+        max_transaction_size=storage.max_transaction_size,
+        new_permits_timeout_ms=stream.new_permits_timeout_ms,
+        blacklisted_send_after=stream.blacklisted_send_after,
+        check_snapshot_sequence=storage.check_snapshot_sequence,
+        devmode=node.devmode,
+    )
