@@ -50,6 +50,8 @@ class Node:
         self._http_task: asyncio.Task[None] | None = None
         self._http_server: object | None = None
         self._stopped = asyncio.Event()
+        self.stopping = False  # set first thing in stop(); long-lived streams end on it
+        self.version = __version__
 
     # -- properties the adapters read ------------------------------------------------
 
@@ -182,7 +184,7 @@ class Node:
 
         config = uvicorn.Config(
             create_app(self), host=self.settings.bind_address, port=self.http_port,
-            log_level="warning", lifespan="off", access_log=False,
+            log_level="warning", lifespan="off", access_log=False, timeout_graceful_shutdown=2,
         )
         server = uvicorn.Server(config)
         server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
@@ -195,6 +197,7 @@ class Node:
             await asyncio.sleep(0.01)
 
     async def stop(self) -> None:
+        self.stopping = True
         if self._grpc is not None:
             await self._grpc.stop(grace=1.0)
         if self._http_server is not None:

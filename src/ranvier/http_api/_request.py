@@ -30,14 +30,13 @@ def node_of(request: Request) -> Node:
 
 
 def server_stopping(node: Node) -> bool:
-    """True once the node has asked its HTTP server to exit.
+    """True once the node is stopping.
 
     uvicorn waits for open responses before it stops, so long-lived streams check
-    this and end themselves. NB: it reads the node's uvicorn server, which the node
-    does not publish yet; a stand-in node without one never stops streams early.
+    this and end themselves (the node also bounds the wait with uvicorn's graceful
+    shutdown timeout).
     """
-    server = getattr(node, "_http_server", None)
-    return bool(getattr(server, "should_exit", False))
+    return bool(getattr(node, "stopping", False))
 
 
 def context_of(request: Request) -> str:
