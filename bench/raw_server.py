@@ -1,0 +1,112 @@
+"""A bare grpc.aio server: the ceiling `ranvier bench` compares the node with.
+
+It does what the node's EventStore does minus everything that is the node's
+own work (decoding, validating, storing, fsync, indexing): identity
+serializers, the same grpc.aio runtime and channel options, one process.
+
+    /ranvier.bench.Raw/Write      client stream: counts messages, replies once
+                                  (the loadgen sends it real encoded Events, in
+                                  the same stream shape as its AppendEvent runs)
+    /ranvier.bench.Raw/Read       server stream from an async generator
+    /ranvier.bench.Raw/ReadWrite  server stream with `await context.write()`
+                                  (what the node's ListEvents does)
+
+A Read request is 16 bytes: message count and message size, little-endian
+uint64 each; the loadgen asks for messages the size of an `EventWithToken`
+carrying its 256-byte-payload Event, so both sides move the same bytes.
+
+usage: python bench/raw_server.py [--port N]   (127.0.0.1 only; prints
+"READY <port>" on stdout once it listens; stops on SIGTERM/SIGINT)
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+import struct
+import sys
+
+import grpc
+
+_CONFIRMATION = b"\x08\x01"  # Confirmation{success: true}
+_MAX_MESSAGES = 100_000_000
+_MAX_SIZE = 4 << 20
+
+
+def _identity(data: bytes) -> bytes:
+    return data
+
+
+def _parse_read(request: bytes) -> tuple[int, bytes]:
+    count, size = struct.unpack("<QQ", request[:16].ljust(16, b"\0"))
+    count = min(count, _MAX_MESSAGES)
+    return count, b"x" * min(size, _MAX_SIZE)
+
+
+async def write(requests, _context) -> bytes:  # type: ignore[no-untyped-def]
+    count = 0
+    async for _message in requests:
+        count += 1
+    return _CONFIRMATION
+
+
+async def read(request: bytes, _context):  # type: ignore[no-untyped-def]
+    count, message = _parse_read(request)
+    for _ in range(count):
+        yield message
+
+
+async def read_write(request: bytes, context: grpc.aio.ServicerContext) -> None:
+    count, message = _parse_read(request)
+    for _ in range(count):
+        await context.write(message)
+
+
+def handler() -> grpc.GenericRpcHandler:
+    raw = _identity
+    return grpc.method_handlers_generic_handler(
+        "ranvier.bench.Raw",
+        {
+            "Write": grpc.stream_unary_rpc_method_handler(write, request_deserializer=raw, response_serializer=raw),
+            "Read": grpc.unary_stream_rpc_method_handler(read, request_deserializer=raw, response_serializer=raw),
+            "ReadWrite": grpc.unary_stream_rpc_method_handler(
+                read_write, request_deserializer=raw, response_serializer=raw
+            ),
+        },
+    )
+
+
+async def serve(port: int) -> None:
+    limit = 64 << 20
+    server = grpc.aio.server(
+        options=[
+            ("grpc.max_receive_message_length", limit),
+            ("grpc.max_send_message_length", limit),
+            ("grpc.so_reuseport", 0),
+        ]
+    )
+    server.add_generic_rpc_handlers((handler(),))
+    bound = server.add_insecure_port(f"127.0.0.1:{port}")
+    if bound == 0:
+        raise SystemExit(f"raw_server: cannot listen on 127.0.0.1:{port}")
+    await server.start()
+    print(f"READY {bound}", flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    await server.stop(grace=0.5)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (0: any free port)")
+    args = parser.parse_args(argv)
+    asyncio.run(serve(args.port))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
