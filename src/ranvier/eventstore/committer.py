@@ -80,9 +80,14 @@ class LocalCommitter:
 
     async def _wait_for_indexer(self) -> None:
         # The tail index lives in memory until the indexer thread catches up; bound it.
-        while self.store.unindexed > self.store.options.max_unindexed:
+        # If the indexer is failing (disk full), apply() refuses the batch with a clear
+        # error instead, so waiting here cannot hang.
+        while self.store.unindexed > self.store.options.max_unindexed and self.store.index_error is None:
             self._indexed.clear()
-            await self._indexed.wait()
+            try:
+                await asyncio.wait_for(self._indexed.wait(), 1.0)
+            except TimeoutError:
+                pass
 
     async def _commit(self, batch: list[tuple[Command, asyncio.Future[AppendResult]]]) -> None:
         done: list[tuple[asyncio.Future[AppendResult], AppendResult]] = []

@@ -23,6 +23,7 @@ import logging
 import queue
 import sqlite3
 import threading
+import time
 from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -152,7 +153,7 @@ class Indexer:
         self._on_indexed = on_indexed
         self._queue: queue.SimpleQueue[list[RecordEntries] | None] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name=f"indexer:{path.parent.name}", daemon=True)
-        self.error: BaseException | None = None
+        self.error: Exception | None = None  # set while the last write attempt failed
         self._thread.start()
 
     def submit(self, batch: list[RecordEntries]) -> None:
@@ -173,15 +174,35 @@ class Indexer:
                 stop = None in batches
                 entries = [e for b in batches if b is not None for e in b]
                 if entries:
-                    self._write(db, entries)
+                    self._write_until_done(db, entries, stop)
                     self._on_indexed(entries[-1].end)
                 if stop:
                     return
-        except BaseException as exc:  # the loop sees it through .error and stops serving
-            self.error = exc
-            log.exception("indexer for %s failed", self._path)
         finally:
             db.close()
+
+    def _write_until_done(self, db: sqlite3.Connection, entries: list[RecordEntries], stopping: bool) -> None:
+        """Write a batch, retrying while the disk is full or the file is busy.
+
+        The index is derived data, so a failure here never loses events; while it
+        lasts, `error` says why and the store refuses new writes (the in-memory tail
+        must not grow without bound)."""
+        delay = 0.05
+        while True:
+            try:
+                self._write(db, entries)
+                self.error = None
+                return
+            except sqlite3.Error as exc:
+                if db.in_transaction:
+                    db.rollback()
+                if self.error is None:
+                    log.error("index %s: cannot write (%s); retrying", self._path, exc)
+                self.error = exc
+                if stopping:
+                    return  # the next open re-indexes from the log
+                time.sleep(delay)
+                delay = min(delay * 2, 2.0)
 
     @staticmethod
     def _write(db: sqlite3.Connection, entries: list[RecordEntries]) -> None:

@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from ranvier.errors import InvalidSequence, StorageCorrupted, StorageUnavailable
+from ranvier.errors import InvalidSequence, StorageCorrupted, StorageUnavailable, StorageWriteFailed
 
 from .codec import EventKey, MalformedEvent, parse_key
 from .index import INDEX_FILE, Indexer, IndexDb, RecordEntries, SequenceCache, Tail
@@ -283,7 +283,10 @@ class ContextStore:
         if self.failed:
             raise StorageUnavailable(f"context {self.name} is unavailable: {self.failed}")
         if self._indexer is not None and self._indexer.error is not None:
-            raise StorageUnavailable(f"context {self.name} is unavailable: its index writer failed")
+            raise StorageWriteFailed(
+                f"context {self.name} refuses writes while its index cannot be written "
+                f"({self._indexer.error}); events stored so far are safe"
+            )
 
     # -- index maintenance -----------------------------------------------------------
 
@@ -301,6 +304,11 @@ class ContextStore:
     @property
     def unindexed(self) -> int:
         return len(self.tail)
+
+    @property
+    def index_error(self) -> str | None:
+        error = self._indexer.error if self._indexer is not None else None
+        return None if error is None else str(error)
 
     def on_indexed(self, listener: Callable[[], None]) -> None:
         self._indexed_listeners.append(listener)
