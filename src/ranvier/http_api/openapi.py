@@ -115,6 +115,12 @@ def _paths() -> Json:
             {"200": _json(_ref("Health")), "503": _json(_ref("Health"), "Not initialized")},
         )},
         "/actuator/info": {"get": _op("actuator", "Application name and version", {"200": _json({"type": "object"})})},
+        "/v1/public": {"get": _op(
+            "public", "The cluster's nodes", {"200": _json({"type": "array", "items": {"type": "object"}})}
+        )},
+        "/v1/public/context": {"get": _op(
+            "public", "Contexts with leader and members", {"200": _json({"type": "array", "items": {"type": "object"}})}
+        )},
         "/v1/public/me": {"get": _op("public", "This node", {"200": _json({"type": "object"})})},
         "/v1/public/mycontexts": {"get": _op(
             "public", "Contexts stored on this node", {"200": _json({"type": "array", "items": {"type": "string"}})}

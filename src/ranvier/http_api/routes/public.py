@@ -48,7 +48,31 @@ async def get_overview_list(request: Request) -> JSONResponse:
     ])
 
 
+async def get_nodes(request: Request) -> JSONResponse:
+    """`/v1/public`: the cluster's nodes (on a single node, this one)."""
+    node = node_of(request)
+    me = node.info()
+    return JSONResponse([{
+        "name": me["name"], "hostName": me["hostName"], "grpcPort": me["grpcPort"], "httpPort": me["httpPort"],
+        "internalHostName": me["internalHostName"], "grpcInternalPort": me["grpcInternalPort"], "connected": True,
+    }])
+
+
+async def get_contexts(request: Request) -> JSONResponse:
+    """`/v1/public/context`: contexts with their leader and members, as Axon EE lists them."""
+    node = node_of(request)
+    return JSONResponse([
+        {
+            "context": name, "replicationGroup": name, "metaData": {}, "changePending": False,
+            "pendingSince": 0, "leader": node.name, "roles": [{"node": node.name, "role": "PRIMARY"}],
+        }
+        for name in node.context_names
+    ])
+
+
 routes = [
+    Route("/v1/public", get_nodes, methods=["GET"]),
+    Route("/v1/public/context", get_contexts, methods=["GET"]),
     Route("/v1/public/me", get_me, methods=["GET"]),
     Route("/v1/public/mycontexts", get_my_contexts, methods=["GET"]),
     Route("/v1/public/version", get_version, methods=["GET"]),

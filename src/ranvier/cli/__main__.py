@@ -1,0 +1,3 @@
+from ranvier.cli.main import main
+
+raise SystemExit(main())
