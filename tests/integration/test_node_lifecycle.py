@@ -1,0 +1,122 @@
+"""A node process as an operator meets it: bad configuration, corrupt files, restarts,
+abandoned event streams."""
+
+from __future__ import annotations
+
+import json
+import queue
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+from pathlib import Path
+from uuid import uuid4
+
+import grpc
+import pytest
+from axonclient.client import AxonClient, AxonEvent
+from axonclient.protos import event_pb2, event_pb2_grpc
+
+from ranvier.testing.nodes import NodeProcess
+
+
+def test_bad_property_value_stops_start_up_naming_it(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "ranvier", "server", "--axoniq.axonserver.port=eighty"],
+        capture_output=True, text=True, timeout=60, cwd=tmp_path,
+    )
+    assert done.returncode == 78
+    assert "axoniq.axonserver.port" in done.stderr
+    assert "eighty" in done.stderr
+
+
+def test_bad_value_in_properties_file_names_property_and_file(tmp_path: Path) -> None:
+    (tmp_path / "axonserver.properties").write_text("axoniq.axonserver.event.segment-size=lots\n")
+    done = subprocess.run(
+        [sys.executable, "-m", "ranvier", "server"], capture_output=True, text=True, timeout=60, cwd=tmp_path
+    )
+    assert done.returncode == 78
+    assert "axoniq.axonserver.event.segment-size" in done.stderr
+    assert "axonserver.properties" in done.stderr
+
+
+def event(agg: str, seq: int) -> AxonEvent:
+    return AxonEvent(aggregate_identifier=agg, aggregate_sequence_number=seq, aggregate_type="T",
+                     payload_type="P", payload_data=b"payload-" * 20)
+
+
+def http_json(url: str) -> tuple[int, dict]:  # type: ignore[type-arg]
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read())
+
+
+def test_corrupt_context_is_refused_with_a_reason_not_dropped(tmp_path: Path) -> None:
+    node = NodeProcess(tmp_path)
+    node.start()
+    agg = str(uuid4())
+    client = AxonClient(node.grpc_address)
+    for seq in range(10):
+        client.append_event(event(agg, seq))
+    client.close_connection()
+    node.stop()
+    segment = sorted((node.data_dir / "default").glob("*.rlog"))[0]
+    data = bytearray(segment.read_bytes())
+    data[100] ^= 0x40  # inside the first record, with nine good records after it
+    segment.write_bytes(bytes(data))
+    for index_file in (node.data_dir / "default").glob("index.sqlite3*"):
+        index_file.unlink()  # make the node re-read the whole log
+    node.start()
+    try:
+        with grpc.insecure_channel(node.grpc_address) as channel:
+            with pytest.raises(grpc.RpcError) as info:
+                event_pb2_grpc.EventStoreStub(channel).GetLastToken(event_pb2.GetLastTokenRequest())
+        assert info.value.code() == grpc.StatusCode.NOT_FOUND
+        assert info.value.details().startswith("[AXONIQ-6000]")
+        assert "corrupt" in info.value.details() and segment.name in info.value.details()
+        status, health = http_json(node.http_url + "/actuator/health")
+        assert status == 503 and health["status"] == "DOWN"
+        assert segment.read_bytes() == bytes(data)  # nothing was cut or repaired
+    finally:
+        node.kill()
+
+
+def test_tracker_without_new_permits_is_closed(tmp_path: Path) -> None:
+    node = NodeProcess(tmp_path, properties={"axoniq.axonserver.new-permits-timeout": "300"})
+    node.start()
+    try:
+        client = AxonClient(node.grpc_address)
+        client.append_event([event(str(uuid4()), 0)])
+        with grpc.insecure_channel(node.grpc_address) as channel:
+            requests: queue.Queue[event_pb2.GetEventsRequest | None] = queue.Queue()
+            requests.put(event_pb2.GetEventsRequest(tracking_token=0, number_of_permits=1))
+            stream = event_pb2_grpc.EventStoreStub(channel).ListEvents(iter(requests.get, None), timeout=30)
+            assert next(stream).token == 0
+            with pytest.raises(grpc.RpcError) as info:
+                next(stream)  # no more permits: the server closes the stream after the timeout
+            assert "permits" in info.value.details()
+            requests.put(None)
+        client.close_connection()
+    finally:
+        node.kill()
+
+
+def test_restart_keeps_everything_and_continues_tokens(tmp_path: Path) -> None:
+    node = NodeProcess(tmp_path)
+    node.start()
+    try:
+        agg = str(uuid4())
+        client = AxonClient(node.grpc_address)
+        client.append_event([event(agg, 0), event(agg, 1)])
+        client.close_connection()
+        assert node.stop() == 0
+        node.start()
+        client = AxonClient(node.grpc_address)
+        client.append_event([event(agg, 2)])
+        assert [e.aggregate_sequence_number for e in client.list_aggregate_events(agg, 0, False)] == [0, 1, 2]
+        assert client.get_last_token() == 2
+        client.close_connection()
+    finally:
+        node.kill()
