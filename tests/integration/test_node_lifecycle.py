@@ -120,3 +120,37 @@ def test_restart_keeps_everything_and_continues_tokens(tmp_path: Path) -> None:
         client.close_connection()
     finally:
         node.kill()
+
+
+def test_concurrent_appends_share_fsyncs(tmp_path: Path) -> None:
+    """Group commit: under concurrent load there are fewer fsyncs than transactions."""
+    import threading
+
+    node = NodeProcess(tmp_path)
+    node.start()
+    try:
+        def append_many() -> None:
+            client = AxonClient(node.grpc_address)
+            agg = str(uuid4())
+            for seq in range(40):
+                client.append_event(event(agg, seq))
+            client.close_connection()
+
+        threads = [threading.Thread(target=append_many) for _ in range(16)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        with urllib.request.urlopen(node.http_url + "/actuator/prometheus", timeout=5) as response:
+            text = response.read().decode()
+        values = {
+            line.split("{")[0]: int(line.rsplit(" ", 1)[1])
+            for line in text.splitlines() if line.startswith("ranvier_events_") and 'context="default"' in line
+        }
+        assert values["ranvier_events_transactions_total"] == 16 * 40
+        assert values["ranvier_events_stored_total"] == 16 * 40
+        assert values["ranvier_events_fsyncs_total"] < values["ranvier_events_transactions_total"]
+        status, body = http_json(node.http_url + "/actuator/metrics/ranvier.events.stored?tag=context:default")
+        assert status == 200 and body["measurements"][0]["value"] == 640
+    finally:
+        node.kill()

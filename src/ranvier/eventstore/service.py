@@ -119,6 +119,17 @@ class ContextEventStore:
         if not published.done():
             published.set_result(None)
 
+    def metrics(self) -> dict[str, int]:
+        """Counters for /actuator: stored events, committed transactions, fsyncs, index lag."""
+        writer = self.writer
+        return {
+            "events": self.store.visible_next_token,
+            "transactions": int(getattr(writer, "transactions", 0)),
+            "fsyncs": int(getattr(writer, "batches", 0)),
+            "unindexed_records": self.store.unindexed,
+            "log_bytes": self.store.visible_end,
+        }
+
     async def close(self) -> None:
         await self.writer.close()
         self.store.remove_listener(self._on_publish)

@@ -115,6 +115,18 @@ def _paths() -> Json:
             {"200": _json(_ref("Health")), "503": _json(_ref("Health"), "Not initialized")},
         )},
         "/actuator/info": {"get": _op("actuator", "Application name and version", {"200": _json({"type": "object"})})},
+        "/actuator/prometheus": {"get": _op(
+            "actuator", "Metrics in Prometheus text format",
+            {"200": {"description": "OK", "content": {"text/plain": {"schema": {"type": "string"}}}}},
+        )},
+        "/actuator/metrics": {"get": _op("actuator", "Metric names", {"200": _json({"type": "object"})})},
+        "/actuator/metrics/{name}": {"get": {
+            **_op("actuator", "One metric (tag=context:<name> to pick a context)", {"200": _json({"type": "object"})}),
+            "parameters": [
+                {"name": "name", "in": "path", "required": True, "schema": {"type": "string"}},
+                {"name": "tag", "in": "query", "required": False, "schema": {"type": "string"}},
+            ],
+        }},
         "/v1/public": {"get": _op(
             "public", "The cluster's nodes", {"200": _json({"type": "array", "items": {"type": "object"}})}
         )},
