@@ -73,6 +73,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--clients", type=int, nargs="+", default=list(CLIENTS), help="default: 1 16 64")
     parser.add_argument("--events-per-tx", type=int, nargs="+", default=list(EVENTS_PER_TX), help="default: 1 100")
     parser.add_argument("--json", action="store_true", help="print the results as one JSON document, no table")
+    parser.add_argument("--json-out", type=Path, default=None, help="also write the JSON document to this file")
     parser.add_argument("--python-client", action="store_true",
                         help="use the multi-process Python client even if Go is installed")
     parser.add_argument("--loadgen", type=Path, default=None, help="a prebuilt loadgen binary")
@@ -247,6 +248,10 @@ class RawServer:
                 self.proc.wait()
 
 
+class NodeDied(RuntimeError):
+    pass
+
+
 # -- the run ---------------------------------------------------------------------------
 
 
@@ -323,6 +328,13 @@ def run(args: argparse.Namespace, log: Callable[[str], None]) -> Results:
         node.start(timeout=60)
         pid = node.process.pid  # type: ignore[union-attr]
         addr = node.grpc_address
+
+        def check_node() -> None:
+            code = node.process.poll() if node.process is not None else None
+            if code is not None:
+                args.keep = True
+                raise NodeDied(f"the node exited with {code} during the run; its log ends:\n{node.log_tail(60)}")
+
         log(f"node started (pid {pid}) at {addr}, data in {node.data_dir}; bare server at {raw.addr}")
 
         for clients, per_tx in shapes(args):
@@ -336,6 +348,7 @@ def run(args: argparse.Namespace, log: Callable[[str], None]) -> Results:
             r["server_cpu_pct"] = meter.percent()
             results.append[f"{clients},{per_tx}"] = r
             log(f"node     append {clients:>2} clients x {per_tx:>3} events/tx: {_rate(r)}")
+            check_node()
 
         results.ceiling_read_small = client.run("raw-read", raw.addr, events=args.aggregate_events, repeat=5)
         log(f"ceiling  bare server stream of {args.aggregate_events} messages: "
@@ -344,6 +357,7 @@ def run(args: argparse.Namespace, log: Callable[[str], None]) -> Results:
         r = client.run("load-aggregate", addr, aggregate_events=args.aggregate_events, events_per_tx=100, repeat=5)
         r["server_cpu_pct"] = meter.percent()
         results.load_aggregate = r
+        check_node()
         log(f"node     load an aggregate of {args.aggregate_events} events: "
             f"{r['median_ms']:.1f} ms" if "median_ms" in r else f"ERROR {r.get('error')}")
 
@@ -362,6 +376,7 @@ def run(args: argparse.Namespace, log: Callable[[str], None]) -> Results:
                            clients=args.fill_clients, events_per_tx=100, progress=10)
             r["server_cpu_pct"] = meter.percent()
             results.fill = r
+            check_node()
             after = memory_kib(pid)
             time.sleep(2)
             settled = memory_kib(pid)
@@ -390,6 +405,7 @@ def run(args: argparse.Namespace, log: Callable[[str], None]) -> Results:
         results.replay = r
         results.memory["rss_after_replay_mib"] = memory_kib(pid).get("VmRSS", 0) / 1024
         log(f"node     replay from token 0: {_rate(r)}")
+        check_node()
     finally:
         raw.stop()
         try:
@@ -578,6 +594,8 @@ def main(argv: list[str] | None = None) -> int:
         log(f"failed: {exc}")
         return 1
     results.meta["duration_s"] = round(time.monotonic() - started, 1)
+    if args.json_out:
+        args.json_out.write_text(json.dumps(results.as_dict(), indent=2, sort_keys=True) + "\n")
     if args.json:
         print(json.dumps(results.as_dict(), indent=2, sort_keys=True))
     else:

@@ -1,0 +1,93 @@
+"""`ranvier bench` plumbing: options, the table, the Python client's encoding.
+No timing and no servers here: the benchmark itself is `ranvier bench`."""
+
+from __future__ import annotations
+
+import pytest
+
+from ranvier._pb import event_pb2
+from ranvier.bench import main as bench
+from ranvier.bench import pyload
+
+
+def test_defaults_are_the_issue_workloads() -> None:
+    args = bench.parse_args([])
+    assert args.clients == [1, 16, 64]
+    assert args.events_per_tx == [1, 100]
+    assert (args.fill_events, args.fill_aggregates) == (5_000_000, 500_000)
+    assert args.aggregate_events == 10_000
+    assert args.seconds == 10.0
+
+
+def test_quick_shrinks_but_explicit_values_win() -> None:
+    args = bench.parse_args(["--quick", "--fill-events", "1000", "--fill-aggregates", "10"])
+    assert args.seconds == 2.0
+    assert (args.fill_events, args.fill_aggregates) == (1000, 10)
+    assert args.aggregate_events == 1_000
+
+
+def test_bad_fill_shape_is_refused() -> None:
+    with pytest.raises(SystemExit):
+        bench.parse_args(["--fill-events", "10", "--fill-aggregates", "20"])
+
+
+def _results() -> bench.Results:
+    write = {"events_per_s": 10_000.0, "p50_ms": 9.0, "p99_ms": 20.0}
+    return bench.Results(
+        meta={"date": "2026-01-01 00:00 UTC", "cores": 2, "client": "go", "event_bytes": 387},
+        ceiling_write={"16,100": write, "1,1": {"events_per_s": 2_000.0, "p50_ms": 0.5, "p99_ms": 1.0}},
+        ceiling_read={"events_per_s": 12_000.0, "method": "Read"},
+        ceiling_read_small={"median_ms": 800.0},
+        append={
+            "16,100": {"events_per_s": 9_000.0, "p50_ms": 10.0, "p99_ms": 25.0, "server_cpu_pct": 105.0},
+            "1,1": {"error": "UNAVAILABLE"},
+        },
+        load_aggregate={"events": 10_000, "median_ms": 1_000.0, "repeat": 5, "events_per_s": 10_000.0},
+        fill={"events": 5_000_000, "aggregates": 500_000, "clients": 16, "events_per_s": 8_000.0,
+              "seconds": 625.0},
+        memory={"rss_after_fill_mib": 350.0, "stored_events": 5_000_000},
+        replay={"events_per_s": 6_000.0, "events": 120_000, "last_token": 5_000_000, "reached_target": False},
+    )
+
+
+def test_table_has_every_row_with_ratios_and_verdicts() -> None:
+    table = bench.render_table(_results())
+    lines = [line for line in table.splitlines() if line.startswith("| ")]
+    assert lines[0].startswith("| workload | result | ceiling")
+    body = "\n".join(lines[1:])
+    assert "| append, 16 clients, 100 events/tx | 9,000 events/s" in body
+    assert "| 90 % | >= 80% **met** |" in body
+    assert "error: UNAVAILABLE" in body
+    assert "| 50 % | >= 80% **missed** |" in body  # replay 6k of 12k
+    assert "first 120,000 of 5,000,001" in body
+    assert "<= 300 MiB **missed**" in body  # 350 MiB
+    assert "load an aggregate of 10,000 events" in body
+
+
+def test_python_fallback_is_labelled() -> None:
+    results = _results()
+    results.meta["client"] = "python"
+    assert "multi-process Python fallback" in bench.render_table(results)
+
+
+def test_python_client_encodes_real_axon_events() -> None:
+    raw = pyload.encode_event("id-1", "agg-1", 300, b"x" * 256)
+    event = event_pb2.Event.FromString(raw)
+    assert (event.message_identifier, event.aggregate_identifier) == ("id-1", "agg-1")
+    assert event.aggregate_sequence_number == 300
+    assert event.aggregate_type == "BenchAggregate"
+    assert event.payload.data == b"x" * 256
+    framed = event_pb2.EventWithToken(token=5_000_000, event=event).SerializeToString()
+    assert pyload.read_varint_field(framed, 1) == 5_000_000
+
+
+def test_clients_spread_over_processes() -> None:
+    spans = pyload._processes(64)
+    assert sum(n for _, n in spans) == 64
+    assert [first for first, _ in spans] == sorted({first for first, _ in spans})
+
+
+def test_non_loopback_targets_are_refused() -> None:
+    with pytest.raises(SystemExit):
+        pyload.check_loopback("192.0.2.1:8124")
+    pyload.check_loopback("127.0.0.1:8124")
