@@ -519,15 +519,21 @@ class Raft:
             self.handle_append_rejection(m, pr)
             return
         was_paused = pr.is_paused()
-        if not (pr.maybe_update(m.index) or (pr.match == m.index and pr.state == ProgressState.PROBE)):
-            return
-        if pr.state == ProgressState.PROBE:
+        updated = pr.maybe_update(m.index)
+        if pr.state == ProgressState.SNAPSHOT:
+            assert pr.transfer is not None
+            if pr.match < pr.transfer.index:
+                return  # the snapshot has not landed yet
+            # The follower holds the snapshot's state; probe from there (it may
+            # need a newer snapshot if we compacted meanwhile).
+            pr.become_probe()
+        elif pr.state == ProgressState.PROBE:
+            if not updated and pr.match != m.index:
+                return
             pr.become_replicate()
-        elif pr.state == ProgressState.SNAPSHOT:
-            if pr.match + 1 >= self.log.first_index():
-                pr.become_probe()
-                pr.become_replicate()
         else:
+            if not updated:
+                return
             pr.inflights.free_le(m.index)
         if self.maybe_commit():
             self.bcast_append()  # followers learn the new commit index
