@@ -251,3 +251,17 @@ def test_index_catches_up_in_the_background(tmp_path: Path) -> None:
     assert store.unindexed == 0
     assert store.highest_sequence("a") == 99
     store.close()
+
+
+def test_aggregate_read_honours_min_token(tmp_path: Path) -> None:
+    store = open_store(tmp_path)
+    commit(store, events_cmd(event("a", 0), event("a", 1)))  # tokens 0, 1
+    commit(store, events_cmd(event("b", 0)))  # token 2
+    commit(store, events_cmd(event("a", 2)))  # token 3
+    seqs = [parse(raw).aggregate_sequence_number for raw in store.aggregate_events("a", 0, 100, min_token=1)]
+    assert seqs == [1, 2]
+    store.close()
+
+
+def parse(raw: bytes) -> Event:
+    return Event.FromString(raw)

@@ -67,11 +67,11 @@ class ContextEventStore:
     # -- reads -----------------------------------------------------------------------
 
     def aggregate_events(
-        self, aggregate_id: str, initial_sequence: int, max_sequence: int, allow_snapshots: bool
+        self, aggregate_id: str, initial_sequence: int, max_sequence: int, allow_snapshots: bool, min_token: int = 0
     ) -> Iterator[bytes]:
         """The aggregate's events from `initial_sequence` to `max_sequence`
         (inclusive; <= 0 means no bound), starting from the newest snapshot in that
-        range when `allow_snapshots`."""
+        range when `allow_snapshots`; events with a token below `min_token` are left out."""
         upper = MAX_SEQUENCE if max_sequence <= 0 else max_sequence
         start = max(0, initial_sequence)
         if allow_snapshots:
@@ -80,7 +80,7 @@ class ContextEventStore:
                 seq, position = snapshots[0]
                 yield self.store.read_snapshot(position)
                 start = seq + 1
-        yield from self.store.aggregate_events(aggregate_id, start, upper)
+        yield from self.store.aggregate_events(aggregate_id, start, upper, max(0, min_token))
 
     def snapshots(self, aggregate_id: str, initial_sequence: int, max_sequence: int, max_results: int) -> list[bytes]:
         """Snapshots newest first; `max_results` <= 0 means all."""

@@ -348,11 +348,16 @@ class ContextStore:
         rows.extend(self.tail.aggregate_records(aggregate_id, from_seq, to_seq))
         return [r for r in rows if r[2] < self.visible_end]
 
-    def aggregate_events(self, aggregate_id: str, from_seq: int, to_seq: int) -> Iterator[bytes]:
-        """Raw events of the aggregate with sequence in [from_seq, to_seq], in order."""
+    def aggregate_events(self, aggregate_id: str, from_seq: int, to_seq: int, min_token: int = 0) -> Iterator[bytes]:
+        """Raw events of the aggregate with sequence in [from_seq, to_seq] and token
+        >= min_token (Axon's hint that older events are not wanted), in order."""
         for _first, _last, position in self._aggregate_records(aggregate_id, from_seq, to_seq):
             header, body = self.log.read_record(position)
-            for raw in split_body(body, header.count):
+            if header.first_token + header.count <= min_token:
+                continue
+            for offset, raw in enumerate(split_body(body, header.count)):
+                if header.first_token + offset < min_token:
+                    continue
                 key = parse_key(raw)
                 if key.aggregate_id == aggregate_id and key.is_domain_event and from_seq <= key.sequence <= to_seq:
                     yield raw

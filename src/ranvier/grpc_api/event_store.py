@@ -94,6 +94,7 @@ class EventStoreService:
                     ErrorCode.PAYLOAD_TOO_LARGE,
                 )
             events.append(raw)
+        await _confirm_half_closed(context)
         await store.append_events(events)
         return _CONFIRMATION
 
@@ -110,7 +111,8 @@ class EventStoreService:
     ) -> AsyncIterator[bytes]:
         store = self._store(context)
         events = store.aggregate_events(
-            request.aggregate_id, request.initial_sequence, request.max_sequence, request.allow_snapshots
+            request.aggregate_id, request.initial_sequence, request.max_sequence, request.allow_snapshots,
+            request.min_token,
         )
         for raw in events:
             yield raw
@@ -166,6 +168,17 @@ class EventStoreService:
             await tracker.run(requests)
         except RanvierError as exc:
             await abort(context, exc)
+
+
+async def _confirm_half_closed(context: grpc.aio.ServicerContext) -> None:
+    """Tell a clean end of the request stream from a client's cancel.
+
+    grpc.aio ends the request iterator the same way for both. A cancelled call is
+    already final in gRPC core by then, so an operation on it fails: sending the
+    initial metadata now raises CancelledError for a cancelled stream (and nothing is
+    stored), while a half-closed one just gets its metadata a little early.
+    """
+    await context.send_initial_metadata(())
 
 
 class _Tracker:
