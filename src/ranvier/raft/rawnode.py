@@ -144,14 +144,19 @@ class RawNode:
     def has_ready(self) -> bool:
         r = self.raft
         log = r.log
+        hs, ss = self.prev_hard_state, self.prev_soft_state
+        # Field comparisons instead of building states: this runs very often.
         return bool(
             r.msgs
             or log.unstable.entries
             or log.unstable.snapshot is not None
             or log.has_next_committed_ents()
             or r.read_states
-            or r.soft_state() != self.prev_soft_state
-            or r.hard_state() != self.prev_hard_state
+            or r.lead != ss.lead
+            or r.state != ss.state
+            or r.term != hs.term
+            or r.vote != hs.vote
+            or log.committed != hs.commit
         )
 
     def ready(self) -> Ready:

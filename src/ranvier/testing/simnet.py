@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import heapq
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from ranvier.raft import Message
@@ -27,30 +27,26 @@ class Faults:
     max_delay: int = 20  # ms; a wide range reorders messages
 
 
-@dataclass(order=True)
-class _Event(Generic[T]):
-    at: int
-    seq: int
-    item: T = field(compare=False)
-
-
 class EventQueue(Generic[T]):
-    """Items ordered by time, then by insertion: deterministic ties."""
+    """Items ordered by time, then by insertion: deterministic ties.
+
+    Plain tuples on a heap: the sequence number breaks ties before the item
+    would ever be compared."""
 
     def __init__(self) -> None:
-        self._heap: list[_Event[T]] = []
+        self._heap: list[tuple[int, int, T]] = []
         self._seq = 0
 
     def push(self, at: int, item: T) -> None:
         self._seq += 1
-        heapq.heappush(self._heap, _Event(at, self._seq, item))
+        heapq.heappush(self._heap, (at, self._seq, item))
 
     def peek_time(self) -> int | None:
-        return self._heap[0].at if self._heap else None
+        return self._heap[0][0] if self._heap else None
 
     def pop(self) -> tuple[int, T]:
-        ev = heapq.heappop(self._heap)
-        return ev.at, ev.item
+        at, _, item = heapq.heappop(self._heap)
+        return at, item
 
     def __len__(self) -> int:
         return len(self._heap)
@@ -74,9 +70,13 @@ class SimNetwork:
         if (m.from_, m.to) in self.cut or (f.loss and self.rng.random() < f.loss):
             self.dropped += 1
             return
-        self.queue.push(now + self.rng.randint(f.min_delay, f.max_delay), m)
+        self.queue.push(now + self._delay(), m)
         if f.duplicate and self.rng.random() < f.duplicate:
-            self.queue.push(now + self.rng.randint(f.min_delay, f.max_delay), m)
+            self.queue.push(now + self._delay(), m)
+
+    def _delay(self) -> int:
+        f = self.faults
+        return f.min_delay + int(self.rng.random() * (f.max_delay - f.min_delay + 1))
 
     def deliverable(self, m: Message) -> bool:
         """Links cut while a message was in flight drop it too."""
