@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Regenerate src/ranvier/_pb from proto/axonserver/*.proto.
+"""Regenerate src/ranvier/_pb from proto/axonserver/*.proto and proto/ranvier/*.proto.
 
 Run with the project venv (``make proto``); needs grpcio-tools. The output is
 committed, so neither CI nor users need grpcio-tools.
@@ -30,6 +30,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PROTO_DIR = ROOT / "proto" / "axonserver"
+# Ranvier's own protocols (the node-to-node peer service); same output, same pool.
+PROTO_DIRS = (PROTO_DIR, ROOT / "proto" / "ranvier")
 OUT_DIR = ROOT / "src" / "ranvier" / "_pb"
 PACKAGE = "ranvier._pb"
 
@@ -38,10 +40,11 @@ PROTOBUF_FLOOR = (6, 31, 1)
 GRPC_FLOOR = "1.75.0"
 
 INIT = '''\
-"""Generated protobuf and gRPC code for Axon Server's client API.
+"""Generated protobuf and gRPC code for Axon Server's client API and Ranvier's
+own node-to-node protocol.
 
 Do not edit the *_pb2*.py files: run ``make proto`` (scripts/gen_proto.py).
-The sources are proto/axonserver/*.proto.
+The sources are proto/axonserver/*.proto and proto/ranvier/*.proto.
 
 All descriptors live in POOL, a private pool, so these modules can share a
 process with other code (e.g. axonclient) that defines the same names.
@@ -112,24 +115,31 @@ def _rewrite(path: Path, modules: set[str]) -> None:
 
 
 def main() -> int:
-    protos = sorted(PROTO_DIR.glob("*.proto"))
-    if not protos:
-        print(f"no .proto files in {PROTO_DIR}", file=sys.stderr)
+    by_dir = {d: sorted(d.glob("*.proto")) for d in PROTO_DIRS}
+    protos = [p for files in by_dir.values() for p in files]
+    for d, files in by_dir.items():
+        if not files:
+            print(f"no .proto files in {d}", file=sys.stderr)
+            return 1
+    stems = [p.stem for p in protos]
+    if len(set(stems)) != len(stems):
+        print("two .proto files share a name; module names must be unique", file=sys.stderr)
         return 1
     modules = {p.stem + "_pb2" for p in protos} | {p.stem + "_pb2_grpc" for p in protos}
     with tempfile.TemporaryDirectory() as tmp:
-        cmd = [
-            sys.executable,
-            "-m",
-            "grpc_tools.protoc",
-            f"-I{PROTO_DIR}",
-            f"-I{_protoc_include()}",
-            f"--python_out={tmp}",
-            f"--pyi_out={tmp}",
-            f"--grpc_python_out={tmp}",
-            *[p.name for p in protos],
-        ]
-        subprocess.run(cmd, check=True, cwd=PROTO_DIR)
+        for d, files in by_dir.items():
+            cmd = [
+                sys.executable,
+                "-m",
+                "grpc_tools.protoc",
+                f"-I{d}",
+                f"-I{_protoc_include()}",
+                f"--python_out={tmp}",
+                f"--pyi_out={tmp}",
+                f"--grpc_python_out={tmp}",
+                *[p.name for p in files],
+            ]
+            subprocess.run(cmd, check=True, cwd=d)
         if OUT_DIR.exists():
             shutil.rmtree(OUT_DIR)
         OUT_DIR.mkdir(parents=True)

@@ -207,6 +207,32 @@ def test_generated_code_matches_proto_sources(tmp_path: Path) -> None:
         assert generated == source, f"src/ranvier/_pb/{name}_pb2.py is stale: run `make proto`"
 
 
+def test_ranvier_protocols_match_their_sources(tmp_path: Path) -> None:
+    """Our own protocols (proto/ranvier, e.g. the peer service) are generated too,
+    into the same private pool."""
+    protoc = pytest.importorskip("grpc_tools.protoc")
+    include = Path(protoc.__file__).parent / "_proto"
+    out = tmp_path / "set.pb"
+    proto_dir = ROOT / "proto" / "ranvier"
+    names = sorted(p.name for p in proto_dir.glob("*.proto"))
+    assert names, "proto/ranvier has no .proto files"
+    subprocess.run(
+        [sys.executable, "-m", "grpc_tools.protoc", f"-I{proto_dir}", f"-I{include}",
+         f"--descriptor_set_out={out}", *names],
+        check=True,
+        cwd=proto_dir,
+    )
+    from ranvier._pb import POOL
+
+    for source in descriptor_pb2.FileDescriptorSet.FromString(out.read_bytes()).file:
+        module = importlib.import_module(f"ranvier._pb.{source.name[:-len('.proto')]}_pb2")
+        generated = descriptor_pb2.FileDescriptorProto.FromString(module.DESCRIPTOR.serialized_pb)
+        source.ClearField("source_code_info")
+        _clear_json_names(source.message_type)
+        assert generated == source, f"src/ranvier/_pb/{source.name} is stale: run `make proto`"
+        assert POOL.FindFileByName(source.name).package == source.package  # the private pool
+
+
 # ---------------------------------------------------------------- private pool
 
 

@@ -1,7 +1,8 @@
-"""Generated protobuf and gRPC code for Axon Server's client API.
+"""Generated protobuf and gRPC code for Axon Server's client API and Ranvier's
+own node-to-node protocol.
 
 Do not edit the *_pb2*.py files: run ``make proto`` (scripts/gen_proto.py).
-The sources are proto/axonserver/*.proto.
+The sources are proto/axonserver/*.proto and proto/ranvier/*.proto.
 
 All descriptors live in POOL, a private pool, so these modules can share a
 process with other code (e.g. axonclient) that defines the same names.

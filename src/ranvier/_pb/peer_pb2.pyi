@@ -1,0 +1,149 @@
+from google.protobuf.internal import containers as _containers
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class Entry(_message.Message):
+    __slots__ = ("term", "index", "data", "type")
+    TERM_FIELD_NUMBER: _ClassVar[int]
+    INDEX_FIELD_NUMBER: _ClassVar[int]
+    DATA_FIELD_NUMBER: _ClassVar[int]
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    term: int
+    index: int
+    data: bytes
+    type: int
+    def __init__(self, term: _Optional[int] = ..., index: _Optional[int] = ..., data: _Optional[bytes] = ..., type: _Optional[int] = ...) -> None: ...
+
+class ConfState(_message.Message):
+    __slots__ = ("voters", "learners")
+    VOTERS_FIELD_NUMBER: _ClassVar[int]
+    LEARNERS_FIELD_NUMBER: _ClassVar[int]
+    voters: _containers.RepeatedScalarFieldContainer[int]
+    learners: _containers.RepeatedScalarFieldContainer[int]
+    def __init__(self, voters: _Optional[_Iterable[int]] = ..., learners: _Optional[_Iterable[int]] = ...) -> None: ...
+
+class SnapshotMetadata(_message.Message):
+    __slots__ = ("index", "term", "conf_state")
+    INDEX_FIELD_NUMBER: _ClassVar[int]
+    TERM_FIELD_NUMBER: _ClassVar[int]
+    CONF_STATE_FIELD_NUMBER: _ClassVar[int]
+    index: int
+    term: int
+    conf_state: ConfState
+    def __init__(self, index: _Optional[int] = ..., term: _Optional[int] = ..., conf_state: _Optional[_Union[ConfState, _Mapping]] = ...) -> None: ...
+
+class RaftMessage(_message.Message):
+    __slots__ = ("type", "to", "from_node", "term", "log_term", "index", "entries", "commit", "reject", "reject_hint", "context", "snapshot", "offset", "chunk", "done")
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    TO_FIELD_NUMBER: _ClassVar[int]
+    FROM_NODE_FIELD_NUMBER: _ClassVar[int]
+    TERM_FIELD_NUMBER: _ClassVar[int]
+    LOG_TERM_FIELD_NUMBER: _ClassVar[int]
+    INDEX_FIELD_NUMBER: _ClassVar[int]
+    ENTRIES_FIELD_NUMBER: _ClassVar[int]
+    COMMIT_FIELD_NUMBER: _ClassVar[int]
+    REJECT_FIELD_NUMBER: _ClassVar[int]
+    REJECT_HINT_FIELD_NUMBER: _ClassVar[int]
+    CONTEXT_FIELD_NUMBER: _ClassVar[int]
+    SNAPSHOT_FIELD_NUMBER: _ClassVar[int]
+    OFFSET_FIELD_NUMBER: _ClassVar[int]
+    CHUNK_FIELD_NUMBER: _ClassVar[int]
+    DONE_FIELD_NUMBER: _ClassVar[int]
+    type: int
+    to: int
+    from_node: int
+    term: int
+    log_term: int
+    index: int
+    entries: _containers.RepeatedCompositeFieldContainer[Entry]
+    commit: int
+    reject: bool
+    reject_hint: int
+    context: bytes
+    snapshot: SnapshotMetadata
+    offset: int
+    chunk: bytes
+    done: bool
+    def __init__(self, type: _Optional[int] = ..., to: _Optional[int] = ..., from_node: _Optional[int] = ..., term: _Optional[int] = ..., log_term: _Optional[int] = ..., index: _Optional[int] = ..., entries: _Optional[_Iterable[_Union[Entry, _Mapping]]] = ..., commit: _Optional[int] = ..., reject: _Optional[bool] = ..., reject_hint: _Optional[int] = ..., context: _Optional[bytes] = ..., snapshot: _Optional[_Union[SnapshotMetadata, _Mapping]] = ..., offset: _Optional[int] = ..., chunk: _Optional[bytes] = ..., done: _Optional[bool] = ...) -> None: ...
+
+class GroupMessages(_message.Message):
+    __slots__ = ("group", "messages")
+    GROUP_FIELD_NUMBER: _ClassVar[int]
+    MESSAGES_FIELD_NUMBER: _ClassVar[int]
+    group: str
+    messages: _containers.RepeatedCompositeFieldContainer[RaftMessage]
+    def __init__(self, group: _Optional[str] = ..., messages: _Optional[_Iterable[_Union[RaftMessage, _Mapping]]] = ...) -> None: ...
+
+class Batch(_message.Message):
+    __slots__ = ("from_node", "to_node", "groups")
+    FROM_NODE_FIELD_NUMBER: _ClassVar[int]
+    TO_NODE_FIELD_NUMBER: _ClassVar[int]
+    GROUPS_FIELD_NUMBER: _ClassVar[int]
+    from_node: int
+    to_node: int
+    groups: _containers.RepeatedCompositeFieldContainer[GroupMessages]
+    def __init__(self, from_node: _Optional[int] = ..., to_node: _Optional[int] = ..., groups: _Optional[_Iterable[_Union[GroupMessages, _Mapping]]] = ...) -> None: ...
+
+class StreamSummary(_message.Message):
+    __slots__ = ("batches", "messages")
+    BATCHES_FIELD_NUMBER: _ClassVar[int]
+    MESSAGES_FIELD_NUMBER: _ClassVar[int]
+    batches: int
+    messages: int
+    def __init__(self, batches: _Optional[int] = ..., messages: _Optional[int] = ...) -> None: ...
+
+class PeerError(_message.Message):
+    __slots__ = ("code", "message", "code_name", "leader_id")
+    CODE_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    CODE_NAME_FIELD_NUMBER: _ClassVar[int]
+    LEADER_ID_FIELD_NUMBER: _ClassVar[int]
+    code: str
+    message: str
+    code_name: str
+    leader_id: int
+    def __init__(self, code: _Optional[str] = ..., message: _Optional[str] = ..., code_name: _Optional[str] = ..., leader_id: _Optional[int] = ...) -> None: ...
+
+class ForwardRequest(_message.Message):
+    __slots__ = ("group", "data", "from_node")
+    GROUP_FIELD_NUMBER: _ClassVar[int]
+    DATA_FIELD_NUMBER: _ClassVar[int]
+    FROM_NODE_FIELD_NUMBER: _ClassVar[int]
+    group: str
+    data: bytes
+    from_node: int
+    def __init__(self, group: _Optional[str] = ..., data: _Optional[bytes] = ..., from_node: _Optional[int] = ...) -> None: ...
+
+class ForwardResponse(_message.Message):
+    __slots__ = ("result", "error")
+    RESULT_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    result: bytes
+    error: PeerError
+    def __init__(self, result: _Optional[bytes] = ..., error: _Optional[_Union[PeerError, _Mapping]] = ...) -> None: ...
+
+class FetchLogRequest(_message.Message):
+    __slots__ = ("context", "from_position", "to_position", "max_chunk_bytes")
+    CONTEXT_FIELD_NUMBER: _ClassVar[int]
+    FROM_POSITION_FIELD_NUMBER: _ClassVar[int]
+    TO_POSITION_FIELD_NUMBER: _ClassVar[int]
+    MAX_CHUNK_BYTES_FIELD_NUMBER: _ClassVar[int]
+    context: str
+    from_position: int
+    to_position: int
+    max_chunk_bytes: int
+    def __init__(self, context: _Optional[str] = ..., from_position: _Optional[int] = ..., to_position: _Optional[int] = ..., max_chunk_bytes: _Optional[int] = ...) -> None: ...
+
+class LogChunk(_message.Message):
+    __slots__ = ("position", "data", "crc32")
+    POSITION_FIELD_NUMBER: _ClassVar[int]
+    DATA_FIELD_NUMBER: _ClassVar[int]
+    CRC32_FIELD_NUMBER: _ClassVar[int]
+    position: int
+    data: bytes
+    crc32: int
+    def __init__(self, position: _Optional[int] = ..., data: _Optional[bytes] = ..., crc32: _Optional[int] = ...) -> None: ...
