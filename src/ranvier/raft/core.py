@@ -773,9 +773,10 @@ class Raft:
         if self.maybe_commit():
             self.bcast_append()
         else:
-            for node in self.trk.progress:
+            for node, p in self.trk.progress.items():
                 if node != self.id:
-                    self.maybe_send_append(node, False)
+                    # Newcomers (match 0) get a probe at once, not at the next heartbeat.
+                    self.maybe_send_append(node, p.match == 0)
 
 
 def apply_to_conf_state(cs: ConfState, cc: ConfChange) -> ConfState:

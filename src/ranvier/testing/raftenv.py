@@ -27,6 +27,7 @@ from ranvier.raft import (
     Snapshot,
     SnapshotMetadata,
     describe_entry,
+    describe_hard_state,
     describe_message,
     describe_ready,
 )
@@ -96,6 +97,7 @@ class InteractionEnv:
                 pre_vote=case.arg("pre-vote", "true") == "true",
                 check_quorum=case.arg("check-quorum", "true") == "true",
                 max_inflight_msgs=int(case.arg("max-inflight", "256") or 256),
+                max_size_per_msg=int(case.arg("max-msg-size", str(1 << 20)) or 1),
                 snapshot_chunk_size=8,
             )
             self.nodes[nid] = EnvNode(RawNode(cfg, storage), storage, cfg)
@@ -146,11 +148,13 @@ class InteractionEnv:
             self.process_ready(nid)
 
     def cmd_deliver_msgs(self, case: TestCase) -> None:
-        """Example: deliver-msgs 1 drop=(2)  (messages to 1; drop those to 2)"""
+        """Example: deliver-msgs 1 drop=(2) from=(3)  (messages to 1, only those
+        from 3 if given; drop every message to 2)"""
         for nid in [int(v) for v in case.arg_list("drop")]:
             self.take_messages(nid, "dropping")
+        senders = {int(v) for v in case.arg_list("from")} or None
         for nid in [int(w) for w in case.positional() if w.isdigit()]:
-            self.deliver(nid)
+            self.deliver(nid, senders)
 
     def cmd_stabilize(self, case: TestCase) -> None:
         """Example: stabilize  (process and deliver until nothing is left)"""
@@ -167,6 +171,15 @@ class InteractionEnv:
                     busy = True
             if not busy:
                 return
+
+    def cmd_restart(self, case: TestCase) -> None:
+        """Example: restart 1  (crash and restart: only what the storage holds survives)"""
+        for nid in self.ids(case):
+            n = self.nodes[nid]
+            n.node = RawNode(n.config, n.storage)
+            data = n.storage.snapshot().data
+            n.applied = [(0, d) for d in data.split(b",")] if data else []
+            self.out.append(f"INFO {nid} restarted: {describe_hard_state(n.storage.hard_state)}")
 
     def cmd_isolate(self, case: TestCase) -> None:
         """Example: isolate 1  (drop every message to or from 1 on delivery)"""
@@ -245,16 +258,19 @@ class InteractionEnv:
             elif e.data:
                 n.applied.append((e.index, e.data))
 
-    def take_messages(self, to: int, verb: str) -> list[Message]:
-        taken = [m for m in self.messages if m.to == to]
-        self.messages = [m for m in self.messages if m.to != to]
+    def take_messages(self, to: int, verb: str, senders: set[int] | None = None) -> list[Message]:
+        def wanted(m: Message) -> bool:
+            return m.to == to and (senders is None or m.from_ in senders)
+
+        taken = [m for m in self.messages if wanted(m)]
+        self.messages = [m for m in self.messages if not wanted(m)]
         if verb == "dropping":
             for m in taken:
                 self.out.append(f"  {describe_message(m)} DROPPED")
         return taken
 
-    def deliver(self, to: int) -> None:
-        msgs = self.take_messages(to, "delivering")
+    def deliver(self, to: int, senders: set[int] | None = None) -> None:
+        msgs = self.take_messages(to, "delivering", senders)
         if not msgs:
             return
         self.out.append(f"> {to} receiving messages")
