@@ -13,6 +13,7 @@ from __future__ import annotations
 from ranvier.errors import ErrorCode, InvalidArgument
 from ranvier.eventstore import AppendResult, Command, ContextStore, decode_command, encode_command
 from ranvier.eventstore.codec import MalformedEvent
+from ranvier.raft import Snapshot
 
 from .driver import GroupDriver
 
@@ -34,6 +35,20 @@ class ContextStateMachine:
     def applied_batch(self) -> None:
         self.store.publish()
         self.store.flush_index()
+
+    def restore(self, snapshot: Snapshot) -> None:
+        """Install a snapshot: the store must hold everything up to its index.
+
+        Stores of one context are byte-identical prefixes of each other, so a
+        snapshot names a position in the leader's log and installing it means
+        copying the missing suffix. Until contexts compact their Raft logs, the only
+        snapshot a replica receives is the group's founding one (index 1, an empty
+        store), which needs no copying."""
+        if snapshot.data:
+            raise RuntimeError(
+                f"context {self.store.name}: installing a store snapshot from the leader is not supported yet"
+            )
+        self.store.applied_index = max(self.store.applied_index, snapshot.metadata.index)
 
 
 class RaftWriter:

@@ -136,6 +136,7 @@ class GroupDriver:
         self.leader_id = NONE
         self.role = StateType.FOLLOWER
         self._ticks_due = 0
+        self.failed: str | None = None
         self._task: asyncio.Task[None] | None = None
         self._ticker: asyncio.Task[None] | None = None
         self.listeners: list[Callable[[], None]] = []  # told about leader changes
@@ -211,12 +212,22 @@ class GroupDriver:
             self._wake.set()
 
     async def _run(self) -> None:
-        while True:
-            await self._wake.wait()
-            self._wake.clear()
-            self._step_inputs()
-            while self.node.has_ready():
-                await self._handle(self.node.ready())
+        try:
+            while True:
+                await self._wake.wait()
+                self._wake.clear()
+                self._step_inputs()
+                while self.node.has_ready():
+                    await self._handle(self.node.ready())
+        except asyncio.CancelledError:
+            raise
+        except BaseException as exc:
+            # Persisting or applying failed: this replica cannot go on safely (its
+            # state may be ahead of what it acknowledged). Stop it; a restart
+            # recovers from the files. The others carry the group meanwhile.
+            log.critical("group %s on node %d stopped: %r", self.group, self.node_id, exc, exc_info=exc)
+            self.failed = f"{type(exc).__name__}: {exc}"
+            self._fail_all(ProposalLost(f"replication group {self.group} failed on this node: {self.failed}"))
 
     def _step_inputs(self) -> None:
         for _ in range(self._ticks_due):

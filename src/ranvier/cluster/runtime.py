@@ -1,0 +1,338 @@
+"""A clustered node's Raft groups: `_admin` and one group per context it serves.
+
+`ClusterRuntime` owns the groups' drivers and stores, routes inbound peer messages to
+them, answers forwarded proposals, and keeps the groups in line with the `_admin`
+configuration (`reconcile`, level-triggered, run after every configuration change
+and on a timer):
+
+- a context this node is a member of gets a group: bootstrapped with the members
+  named when the context was created (every founding member bootstraps the same
+  way), or opened empty when the node was added later (the leader then sends it a
+  snapshot and the log);
+- the leader of each group walks its Raft membership towards the configured one,
+  one change at a time: add a missing member as a learner, promote a learner that
+  has caught up, remove a member that is no longer configured.
+
+Every node joins `_admin` in this version, so each node holds the whole
+configuration and can resolve any peer's address from it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import random
+import shutil
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from ranvier.errors import ErrorCode, RanvierError
+from ranvier.eventstore import AppendResult, ContextEventStore, ContextStore, StoreOptions
+from ranvier.raft import NONE, ConfChange, ConfChangeType, Message, ProposalDropped
+from ranvier.replication.context_fsm import ContextStateMachine
+from ranvier.replication.driver import GroupDriver, NoLeader, NotLeader, Timing, bootstrap
+from ranvier.replication.log_store import DurableLog
+
+from .admin import ADMIN, PRIMARY, AdminStateMachine, NodeRecord, command
+
+log = logging.getLogger(__name__)
+
+Forward = Callable[[int, str, bytes], Awaitable[bytes]]
+
+
+def node_id_of(name: str) -> int:
+    """A node's Raft id, derived from its unique name so every node agrees on it."""
+    digest = int.from_bytes(hashlib.blake2b(name.encode(), digest_size=8).digest(), "big") >> 1
+    return digest or 1
+
+
+def encode_result(result: object) -> bytes:
+    if isinstance(result, AppendResult):
+        return json.dumps({"append": [result.log_index, result.first_token, result.count]}).encode()
+    return json.dumps({"value": result}).encode()
+
+
+def decode_result(data: bytes) -> object:
+    decoded = json.loads(data)
+    if "append" in decoded:
+        return AppendResult(*decoded["append"])
+    return decoded["value"]
+
+
+@dataclass
+class ContextGroup:
+    driver: GroupDriver
+    service: ContextEventStore
+
+
+class ClusterWriter:
+    """`Writer` for a replicated context: propose here when leader, else forward."""
+
+    def __init__(self, runtime: ClusterRuntime, context: str) -> None:
+        self.runtime = runtime
+        self.context = context
+
+    async def submit(self, command_: object) -> AppendResult:
+        from ranvier.eventstore import encode_command
+
+        result = await self.runtime.propose(self.context, encode_command(command_))  # type: ignore[arg-type]
+        assert isinstance(result, AppendResult)
+        return result
+
+    async def close(self) -> None:
+        return None
+
+
+class ClusterRuntime:
+    def __init__(
+        self,
+        me: NodeRecord,
+        event_storage: Path,
+        raft_storage: Path,
+        transport: object,
+        forward: Forward,
+        timing: Timing,
+        store_options: StoreOptions,
+        max_transaction_bytes: int,
+    ) -> None:
+        self.me = me
+        self.my_id = node_id_of(me.name)
+        self.event_storage = event_storage
+        self.raft_storage = raft_storage
+        self.transport = transport
+        self.forward = forward
+        self.timing = timing
+        self.store_options = store_options
+        self.max_transaction_bytes = max_transaction_bytes
+        self.admin_fsm = AdminStateMachine(raft_storage / ADMIN / "config.json")
+        self.admin: GroupDriver | None = None
+        self.contexts: dict[str, ContextGroup] = {}
+        self._reconciling = asyncio.Lock()
+        self._reconcile_task: asyncio.Task[None] | None = None
+        self.admin_fsm.listeners.append(self._schedule_reconcile)
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    @property
+    def initialized(self) -> bool:
+        return (self.raft_storage / ADMIN).exists()
+
+    def address_of(self, node_id: int) -> str | None:
+        for record in self.admin_fsm.config.nodes.values():
+            if node_id_of(record.name) == node_id:
+                return f"{record.internal_host_name}:{record.grpc_internal_port}"
+        return None
+
+    async def start(self) -> None:
+        if self.initialized:
+            self._open_admin(bootstrap_voters=None)
+            await self.reconcile()
+        self._reconcile_task = asyncio.create_task(self._reconcile_periodically())
+
+    async def stop(self) -> None:
+        if self._reconcile_task is not None:
+            self._reconcile_task.cancel()
+        for name in list(self.contexts):
+            await self._close_context(name)
+        if self.admin is not None:
+            await self.admin.stop()
+            self.admin = None
+
+    def _open_admin(self, bootstrap_voters: frozenset[int] | None) -> None:
+        log_store = DurableLog(self.raft_storage / ADMIN / "log")
+        if bootstrap_voters:
+            bootstrap(log_store, bootstrap_voters)
+        self.admin = GroupDriver(ADMIN, self.my_id, log_store, self.admin_fsm, self.transport, self.timing,  # type: ignore[arg-type]
+                                 random.Random())
+        self.admin.listeners.append(self._schedule_reconcile)
+        self.admin.start()
+
+    # -- cluster operations (called by the HTTP API) -----------------------------------------
+
+    async def init_cluster(self, context: str) -> None:
+        """Make this node the first member of a new cluster (`_admin` and `context`).
+        Idempotent on a node that is already initialised with that context."""
+        if self.initialized:
+            if context in self.admin_fsm.config.contexts:
+                return
+            await self.propose(ADMIN, command("create_context", name=context, members={self.me.name: PRIMARY}))
+            await self.reconcile()
+            return
+        (self.raft_storage / ADMIN).mkdir(parents=True, exist_ok=True)
+        self._open_admin(bootstrap_voters=frozenset({self.my_id}))
+        await self.propose(ADMIN, command("register_node", node=self.me.__dict__))
+        await self.propose(ADMIN, command("create_context", name=ADMIN, members={self.me.name: PRIMARY}))
+        await self.propose(ADMIN, command("create_context", name=context, members={self.me.name: PRIMARY}))
+        await self.reconcile()
+
+    async def join(self, seed_id: int, contexts: list[str] | None) -> None:
+        """Join the cluster that `seed_id` (a registered seed address) belongs to."""
+        if self.initialized and self.me.name in self.admin_fsm.config.nodes:
+            raise RanvierError(f"{self.me.name} is already a member of a cluster", ErrorCode.ALREADY_MEMBER_OF_CLUSTER)
+        data = command("join_node", node=self.me.__dict__, contexts=contexts)
+        await self.forward(seed_id, ADMIN, data)
+        (self.raft_storage / ADMIN).mkdir(parents=True, exist_ok=True)
+        if self.admin is None:
+            self._open_admin(bootstrap_voters=None)
+
+    async def propose(self, group: str, data: bytes) -> object:
+        """Replicate `data` in `group`, from whichever node leads it."""
+        driver = self._driver(group)
+        if driver is None:
+            raise RanvierError(f"this node serves no replication group {group}", ErrorCode.NO_AXONSERVER_FOR_CONTEXT)
+        deadline = asyncio.get_running_loop().time() + self.timing.wait_for_leader_s
+        while True:
+            try:
+                if driver.leader_id in (NONE, self.my_id):
+                    return await driver.propose(data)
+                return decode_result(await self.forward(driver.leader_id, group, data))
+            except (NotLeader, NoLeader) as exc:
+                if asyncio.get_running_loop().time() > deadline:
+                    raise NoLeader(f"no leader for {group}: {exc.message}") from exc
+                await asyncio.sleep(0.05)
+
+    async def handle_forward(self, group: str, data: bytes) -> bytes:
+        """A peer's forwarded proposal (the server side of `forward`)."""
+        return encode_result(await self.propose(group, data))
+
+    def deliver(self, group: str, message: Message) -> None:
+        driver = self._driver(group)
+        if driver is not None:
+            driver.receive(message)
+
+    def _driver(self, group: str) -> GroupDriver | None:
+        if group == ADMIN:
+            return self.admin
+        ctx = self.contexts.get(group)
+        return ctx.driver if ctx is not None else None
+
+    # -- reconciliation -----------------------------------------------------------------------
+
+    def _schedule_reconcile(self) -> None:
+        asyncio.get_running_loop().create_task(self.reconcile())
+
+    async def _reconcile_periodically(self) -> None:
+        while True:
+            await asyncio.sleep(0.5)
+            try:
+                await self.reconcile()
+            except Exception:  # noqa: BLE001 - keep the loop alive; the next round retries
+                log.exception("reconcile failed")
+
+    async def reconcile(self) -> None:
+        async with self._reconciling:
+            config = self.admin_fsm.config
+            mine = set(config.contexts_of(self.me.name)) - {ADMIN}
+            for name in sorted(mine - set(self.contexts)):
+                self._open_context(name, config.contexts[name].members)
+            for name in sorted(set(self.contexts) - mine):
+                if config.nodes and self.me.name in config.nodes:
+                    await self._close_context(name, delete=True)
+            for name, members in [(ADMIN, config.contexts.get(ADMIN))] + [
+                (c, config.contexts[c]) for c in sorted(self.contexts)
+            ]:
+                driver = self._driver(name)
+                if driver is not None and driver.is_leader and members is not None:
+                    self._step_membership(driver, {node_id_of(n) for n in members.members})
+
+    def _open_context(self, name: str, members: dict[str, str]) -> None:
+        loop = asyncio.get_running_loop()
+        store = ContextStore.open(name, self.event_storage / name, self.store_options, loop.call_soon_threadsafe)
+        log_store = DurableLog(self.raft_storage / name)
+        founders = frozenset(node_id_of(n) for n in members)
+        if store.applied_index == 0 and log_store.last_index() == 0 and self._founding_member(name):
+            bootstrap(log_store, founders)
+        driver = GroupDriver(name, self.my_id, log_store, ContextStateMachine(store), self.transport,  # type: ignore[arg-type]
+                             self.timing, random.Random())
+        service = ContextEventStore(store, ClusterWriter(self, name), self.max_transaction_bytes)
+        self.contexts[name] = ContextGroup(driver, service)
+        driver.start()
+        log.info("context %s: replica started on %s", name, self.me.name)
+
+    def _founding_member(self, name: str) -> bool:
+        """Was this node named when the context was created? Founders bootstrap the
+        group; members added later start empty and are caught up by the leader."""
+        founders = self.admin_fsm.founders.get(name, ())
+        return self.me.name in founders
+
+    async def _close_context(self, name: str, delete: bool = False) -> None:
+        group = self.contexts.pop(name, None)
+        if group is None:
+            return
+        await group.driver.stop()
+        await group.service.close()
+        if delete:
+            shutil.rmtree(self.event_storage / name, ignore_errors=True)
+            shutil.rmtree(self.raft_storage / name, ignore_errors=True)
+            log.info("context %s: removed from %s", name, self.me.name)
+
+    def _step_membership(self, driver: GroupDriver, desired: set[int]) -> None:
+        """One step of the leader's walk from the actual membership to `desired`."""
+        status = driver.node.status()
+        voters, learners = set(status.conf_state.voters), set(status.conf_state.learners)
+        progress = driver.node.raft.trk.progress
+        try:
+            missing = sorted(desired - voters - learners)
+            if missing:
+                self._change(driver, ConfChangeType.ADD_LEARNER, missing[0])
+                return
+            for learner in sorted(learners & desired):
+                # Caught up: it holds everything committed so far.
+                if progress[learner].match >= status.hard_state.commit:
+                    self._change(driver, ConfChangeType.ADD_VOTER, learner)
+                    return
+            extra = sorted((voters | learners) - desired - {driver.node_id})
+            if extra:
+                self._change(driver, ConfChangeType.REMOVE_NODE, extra[0])
+        except ProposalDropped:
+            pass  # a change is in flight or the leader has not committed in its term yet
+
+    @staticmethod
+    def _change(driver: GroupDriver, kind: ConfChangeType, node_id: int) -> None:
+        driver.node.propose_conf_change(ConfChange(kind, node_id))
+        driver._wake.set()
+        log.info("group %s: proposing %s for node %d", driver.group, kind.name, node_id)
+
+    # -- views for the HTTP API -------------------------------------------------------------
+
+    def event_store(self, context: str) -> ContextEventStore | None:
+        group = self.contexts.get(context)
+        return group.service if group is not None else None
+
+    def leader_name(self, group: str) -> str | None:
+        driver = self._driver(group)
+        if driver is None or driver.leader_id == NONE:
+            return None
+        for name in self.admin_fsm.config.nodes:
+            if node_id_of(name) == driver.leader_id:
+                return name
+        return None
+
+    def raft_status(self) -> list[dict[str, object]]:
+        out = []
+        for name in [ADMIN, *sorted(self.contexts)]:
+            driver = self._driver(name)
+            if driver is None:
+                continue
+            status = driver.node.status()
+            entry: dict[str, object] = {
+                "group": name, "role": status.soft_state.state.name, "term": status.hard_state.term,
+                "leader": self.leader_name(name), "commit": status.hard_state.commit, "applied": status.applied,
+                "lastIndex": status.last_index,
+            }
+            if driver.is_leader:
+                entry["followers"] = {
+                    self._name_of(nid): {"match": p.match, "lag": status.last_index - p.match}
+                    for nid, p in driver.node.raft.trk.progress.items() if nid != self.my_id
+                }
+            out.append(entry)
+        return out
+
+    def _name_of(self, node_id: int) -> str:
+        for name in self.admin_fsm.config.nodes:
+            if node_id_of(name) == node_id:
+                return name
+        return str(node_id)

@@ -1,0 +1,121 @@
+"""Three clustered node runtimes in one process (loopback transport, real files):
+init-cluster, register-node, replicated contexts, forwarding, membership changes."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from axonclient.protos.common_pb2 import SerializedObject
+from axonclient.protos.event_pb2 import Event
+
+from ranvier.cluster.admin import ADMIN, NodeRecord, command
+from ranvier.cluster.runtime import ClusterRuntime, node_id_of
+from ranvier.eventstore import StoreOptions
+from ranvier.replication.driver import Timing
+from ranvier.replication.transport import LoopbackTransport
+
+FAST = Timing(tick_s=0.02, election_tick=20, heartbeat_tick=2, wait_for_leader_s=5)
+
+
+def event(agg: str, seq: int) -> bytes:
+    return Event(aggregate_identifier=agg, aggregate_sequence_number=seq, aggregate_type="A",
+                 payload=SerializedObject(type="T", data=b"d" * 32)).SerializeToString()
+
+
+class Registry:
+    """Routes deliveries and forwarded proposals between runtimes in this process."""
+
+    def __init__(self) -> None:
+        self.runtimes: dict[int, ClusterRuntime] = {}
+        self.transport = LoopbackTransport()
+
+    def add(self, root: Path, name: str) -> ClusterRuntime:
+        me = NodeRecord(name, "127.0.0.1", 0, 0, "127.0.0.1", 0)
+        runtime = ClusterRuntime(me, root / name / "events", root / name / "raft", self._transport_for(name),
+                                 self.forward, FAST, StoreOptions(), 1 << 20)
+        self.runtimes[runtime.my_id] = runtime
+        return runtime
+
+    def _transport_for(self, name: str) -> LoopbackTransport:
+        return self.transport
+
+    async def forward(self, node_id: int, group: str, data: bytes) -> bytes:
+        return await self.runtimes[node_id].handle_forward(group, data)
+
+    def register_receivers(self) -> None:
+        for runtime in self.runtimes.values():
+            for group in [ADMIN, *runtime.contexts]:
+                self.transport.register(group, runtime.my_id, _Receiver(runtime, group))
+
+
+class _Receiver:
+    def __init__(self, runtime: ClusterRuntime, group: str) -> None:
+        self.runtime, self.group = runtime, group
+
+    def receive(self, message: object) -> None:
+        self.runtime.deliver(self.group, message)  # type: ignore[arg-type]
+
+
+async def wait_for(condition, timeout: float = 15.0) -> None:  # type: ignore[no-untyped-def]
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not condition():
+        assert asyncio.get_running_loop().time() < deadline, "condition not met in time"
+        await asyncio.sleep(0.02)
+
+
+def voters(runtime: ClusterRuntime, group: str) -> set[int]:
+    driver = runtime._driver(group)
+    return set(driver.node.status().conf_state.voters) if driver else set()
+
+
+def test_init_register_and_replicate(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        registry = Registry()
+        n1, n2, n3 = (registry.add(tmp_path, n) for n in ("n1", "n2", "n3"))
+        for r in (n1, n2, n3):
+            await r.start()
+        await n1.init_cluster("default")
+        registry.register_receivers()
+        assert set(n1.admin_fsm.config.contexts) == {ADMIN, "default"}
+        await n1.event_store("default").append_events([event("a", 0)])
+
+        for joining in (n2, n3):
+            await joining.join(n1.my_id, None)
+            registry.register_receivers()
+            await wait_for(lambda j=joining: "default" in j.contexts)
+            registry.register_receivers()
+        ids = {r.my_id for r in (n1, n2, n3)}
+        try:
+            await wait_for(lambda: all(voters(r, "default") == ids and voters(r, ADMIN) == ids for r in (n1, n2, n3)))
+        except AssertionError:
+            for r in (n1, n2, n3):
+                print(r.me.name, r.raft_status(), {g: sorted(voters(r, g)) for g in (ADMIN, "default")},
+                      {g: sorted(r._driver(g).node.status().conf_state.learners) for g in (ADMIN, "default") if r._driver(g)})
+            print(sorted(registry.transport.receivers))
+            raise
+
+        # Appends through a follower are forwarded to the leader.
+        follower = next(r for r in (n2, n3) if not r.contexts["default"].driver.is_leader)
+        result = await follower.event_store("default").append_events([event("a", 1), event("b", 0)])
+        assert result.first_token == 1
+        await wait_for(lambda: all(r.event_store("default").last_token() == 2 for r in (n1, n2, n3)))
+        images = set()
+        for r in (n1, n2, n3):
+            store = r.event_store("default").store
+            store.sync()
+            images.add(b"".join(p.read_bytes() for p in sorted(store.directory.glob("*.rlog"))))
+        assert len(images) == 1
+
+        # A new context on two of the three nodes.
+        await n3.propose(ADMIN, command("create_context", name="orders", members={"n2": "PRIMARY", "n3": "PRIMARY"}))
+        await wait_for(lambda: "orders" in n2.contexts and "orders" in n3.contexts)
+        registry.register_receivers()
+        await wait_for(lambda: voters(n2, "orders") == {n2.my_id, n3.my_id})
+        assert "orders" not in n1.contexts
+        await n2.event_store("orders").append_events([event("o", 0)])
+        await wait_for(lambda: n3.event_store("orders").last_token() == 0)
+        for r in (n1, n2, n3):
+            await r.stop()
+
+    asyncio.run(scenario())
