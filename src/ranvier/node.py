@@ -24,7 +24,10 @@ from ranvier import __version__
 from ranvier.errors import ContextNotFound, ErrorCode, RanvierError, StorageCorrupted, StorageUnavailable
 from ranvier.eventstore import ContextEventStore, ContextStore, LocalCommitter, StoreOptions
 from ranvier.grpc_api.event_store import EventStoreService
-from ranvier.grpc_api.platform import ClientRegistry, PlatformService
+from ranvier.grpc_api.command import CommandService
+from ranvier.grpc_api.platform import ClientRegistry, HeartbeatOptions, PlatformService
+from ranvier.grpc_api.query import QueryService
+from ranvier.messaging import Messaging, MessagingOptions
 from ranvier.settings import NodeSettings
 
 log = logging.getLogger(__name__)
@@ -46,6 +49,12 @@ class Node:
         self.failed_contexts: dict[str, str] = {}
         self.context_names: list[str] = []
         self.clients = ClientRegistry()
+        self.messaging = Messaging(MessagingOptions(
+            default_command_timeout_ms=settings.default_command_timeout_ms,
+            default_query_timeout_ms=settings.default_query_timeout_ms,
+            command_queue_capacity=settings.command_queue_capacity,
+            query_queue_capacity=settings.query_queue_capacity,
+        ))
         self._grpc: grpc.aio.Server | None = None
         self._http_task: asyncio.Task[None] | None = None
         self._http_server: object | None = None
@@ -168,9 +177,17 @@ class Node:
                 ("grpc.so_reuseport", 0),
             ]
         )
-        server.add_generic_rpc_handlers(
-            (EventStoreService(self, self).handler(), PlatformService(self, self.clients).handler())
+        heartbeat = HeartbeatOptions(
+            self.settings.heartbeat_enabled, self.settings.client_heartbeat_timeout_ms,
+            self.settings.heartbeat_check_initial_delay_ms, self.settings.heartbeat_check_rate_ms,
+            self.settings.heartbeat_frequency_ms, self.settings.heartbeat_initial_delay_ms,
         )
+        server.add_generic_rpc_handlers((
+            EventStoreService(self, self).handler(),
+            PlatformService(self, self.clients, heartbeat).handler(),
+            CommandService(self, self.messaging).handler(),
+            QueryService(self, self.messaging).handler(),
+        ))
         address = f"{self.settings.bind_address}:{self.grpc_port}"
         if server.add_insecure_port(address) == 0:
             raise OSError(f"cannot listen on {address} (axoniq.axonserver.port)")

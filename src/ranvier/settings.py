@@ -31,7 +31,17 @@ class NodeSettings:
     blacklisted_send_after: int
     check_snapshot_sequence: bool
     devmode: bool
-
+    # Messaging (axoniq.axonserver.default-*-timeout, *-queue-capacity-per-client, heartbeat.*)
+    default_command_timeout_ms: int = 300_000
+    default_query_timeout_ms: int = 300_000
+    command_queue_capacity: int = 10_000
+    query_queue_capacity: int = 10_000
+    heartbeat_enabled: bool = False
+    client_heartbeat_timeout_ms: int = 5_000
+    heartbeat_check_initial_delay_ms: int = 10_000
+    heartbeat_check_rate_ms: int = 1_000
+    heartbeat_frequency_ms: int = 500
+    heartbeat_initial_delay_ms: int = 5_000
 
 
 def settings_from(config: Config) -> NodeSettings:
@@ -53,4 +63,14 @@ def settings_from(config: Config) -> NodeSettings:
         blacklisted_send_after=stream.blacklisted_send_after,
         check_snapshot_sequence=storage.check_snapshot_sequence,
         devmode=node.devmode,
+        default_command_timeout_ms=config.messaging.default_command_timeout_ms,
+        default_query_timeout_ms=config.messaging.default_query_timeout_ms,
+        command_queue_capacity=config.messaging.command_queue_capacity_per_client,
+        query_queue_capacity=config.messaging.query_queue_capacity_per_client,
+        heartbeat_enabled=config.heartbeat.enabled,
+        client_heartbeat_timeout_ms=config.heartbeat.client_heartbeat_timeout_ms,
+        heartbeat_check_initial_delay_ms=config.heartbeat.check_initial_delay_ms,
+        heartbeat_check_rate_ms=config.heartbeat.check_rate_ms,
+        heartbeat_frequency_ms=config.heartbeat.frequency_ms,
+        heartbeat_initial_delay_ms=config.heartbeat.initial_delay_ms,
     )

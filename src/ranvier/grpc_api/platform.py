@@ -6,6 +6,13 @@ On one node the answer to `GetPlatformServer` is always this node with
 instruction that carries an `instruction_id` (Axon Framework's heartbeat monitor
 counts those acknowledgements as beats), and keeps the latest event-processor
 information each client reports, for the REST API and dashboard.
+
+The other direction: `ClientRegistry.instruct` sends a client an instruction
+(pause/start a processor, split/merge/release a segment, reconnect) and waits for
+its `InstructionResult`, as Axon Server 4.6+ does; a client that only acknowledges
+gets AXONIQ-11001, one that answers nothing AXONIQ-11000. With
+`axoniq.axonserver.heartbeat.enabled`, the server also sends heartbeats and closes
+control streams whose client has been silent too long.
 """
 
 from __future__ import annotations
@@ -13,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -20,10 +28,11 @@ from typing import Protocol
 import grpc
 
 from ranvier._pb import common_pb2, control_pb2
+from ranvier.errors import ErrorCode, RanvierError
 
 from .messages import parser
 from .metadata import context_name
-from .status import guarded
+from .status import abort, guarded
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +61,27 @@ class ConnectedClient:
     last_heartbeat: float = field(default_factory=time.time)
     processors: dict[str, control_pb2.EventProcessorInfo] = field(default_factory=dict)
     outbound: asyncio.Queue[control_pb2.PlatformOutboundInstruction] = field(default_factory=asyncio.Queue)
+    pending: dict[str, _Waiter] = field(default_factory=dict)  # instruction id -> waiting for its result
+
+
+@dataclass
+class _Waiter:
+    """An instruction sent to a client, waiting for its InstructionResult."""
+
+    future: asyncio.Future[common_pb2.InstructionResult | None]
+    acked: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class HeartbeatOptions:
+    """`axoniq.axonserver.heartbeat.*` and `client-heartbeat-*` (facts §4.6)."""
+
+    enabled: bool = False
+    client_timeout_ms: int = 5_000
+    check_initial_delay_ms: int = 10_000
+    check_rate_ms: int = 1_000
+    frequency_ms: int = 500
+    initial_delay_ms: int = 5_000
 
 
 class ClientRegistry:
@@ -70,11 +100,49 @@ class ClientRegistry:
     def in_context(self, context: str) -> list[ConnectedClient]:
         return [c for (ctx, _id), c in self.clients.items() if ctx == context]
 
+    def find(self, client_id: str, context: str | None = None) -> list[ConnectedClient]:
+        return [c for (ctx, cid), c in self.clients.items() if cid == client_id and context in (None, ctx)]
+
+    async def instruct(
+        self, client: ConnectedClient, instruction: control_pb2.PlatformOutboundInstruction, timeout_s: float
+    ) -> None:
+        """Send `instruction` and wait for the client's InstructionResult.
+
+        Raises RanvierError: AXONIQ-1003 when the client reports failure, AXONIQ-11001
+        when it only acknowledged within `timeout_s`, AXONIQ-11000 when it said nothing.
+        """
+        instruction_id = instruction.instruction_id or str(uuid.uuid4())
+        instruction.instruction_id = instruction_id
+        waiter = _Waiter(asyncio.get_running_loop().create_future())
+        client.pending[instruction_id] = waiter
+        client.outbound.put_nowait(instruction)
+        try:
+            result = await asyncio.wait_for(asyncio.shield(waiter.future), timeout_s)
+        except TimeoutError:
+            if waiter.acked:
+                raise RanvierError(
+                    f"client {client.client_id} acknowledged the instruction but sent no result",
+                    ErrorCode.INSTRUCTION_ACK_ONLY) from None
+            raise RanvierError(
+                f"client {client.client_id} did not answer the instruction within {timeout_s:g} s",
+                ErrorCode.INSTRUCTION_TIMEOUT) from None
+        finally:
+            client.pending.pop(instruction_id, None)
+        if result is None or not result.success:
+            detail = result.error.message if result is not None and result.error.message else "no reason given"
+            raise RanvierError(f"client {client.client_id} failed the instruction: {detail}",
+                               ErrorCode.INSTRUCTION_EXECUTION_ERROR)
+
+    def send(self, client: ConnectedClient, instruction: control_pb2.PlatformOutboundInstruction) -> None:
+        """Send without waiting (RequestReconnect)."""
+        client.outbound.put_nowait(instruction)
+
 
 class PlatformService:
-    def __init__(self, node: NodeIdentity, registry: ClientRegistry) -> None:
+    def __init__(self, node: NodeIdentity, registry: ClientRegistry, heartbeat: HeartbeatOptions | None = None) -> None:
         self.node = node
         self.registry = registry
+        self.heartbeat = heartbeat or HeartbeatOptions()
 
     def handler(self) -> grpc.GenericRpcHandler:
         methods = {
@@ -113,13 +181,19 @@ class PlatformService:
         ctx_name = context_name(context)
         client: ConnectedClient | None = None
         reader = asyncio.ensure_future(self._next(requests))
+        beats: asyncio.Task[None] | None = None
         try:
             while True:
                 outbound = asyncio.ensure_future(client.outbound.get()) if client else None
                 waiting = {reader} | ({outbound} if outbound else set())
                 done, _ = await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
                 if outbound is not None and outbound in done:
-                    yield outbound.result()
+                    message = outbound.result()
+                    if message is _SILENT:
+                        await abort(context, RanvierError(
+                            f"no heartbeat from client {client.client_id if client else ''} for "
+                            f"{self.heartbeat.client_timeout_ms} ms", ErrorCode.OTHER))
+                    yield message
                 elif outbound is not None:
                     outbound.cancel()
                 if reader not in done:
@@ -129,11 +203,18 @@ class PlatformService:
                     return
                 reader = asyncio.ensure_future(self._next(requests))
                 client, replies = self._handle(instruction, client, ctx_name)
+                if client is not None and beats is None and self.heartbeat.enabled:
+                    beats = asyncio.ensure_future(self._heartbeats(client))
                 for reply in replies:
                     yield reply
         finally:
             reader.cancel()
+            if beats is not None:
+                beats.cancel()
             if client is not None:
+                for waiter in client.pending.values():
+                    if not waiter.future.done():
+                        waiter.future.set_result(None)
                 self.registry.remove(client)
                 log.info("client %s (%s) disconnected from context %s", client.client_id, client.component_name, ctx_name)
 
@@ -154,7 +235,44 @@ class PlatformService:
         elif client is not None and kind == "event_processor_info":
             info = instruction.event_processor_info
             client.processors[info.processor_name] = info
+        elif client is not None and kind == "ack":
+            self._acknowledged(client, instruction.ack)
+        elif client is not None and kind == "result":
+            waiter = client.pending.get(instruction.result.instruction_id)
+            if waiter is not None and not waiter.future.done():
+                waiter.future.set_result(instruction.result)
         return client, self._ack(instruction)
+
+    @staticmethod
+    def _acknowledged(client: ConnectedClient, ack: common_pb2.InstructionAck) -> None:
+        waiter = client.pending.get(ack.instruction_id)
+        if waiter is None or waiter.future.done():
+            return
+        if ack.success:
+            waiter.acked = True
+        else:  # a refusal is final: no result follows
+            waiter.future.set_result(common_pb2.InstructionResult(
+                instruction_id=ack.instruction_id, success=False, error=ack.error))
+
+    async def _heartbeats(self, client: ConnectedClient) -> None:
+        """Server heartbeats, and the silence check (only with heartbeat.enabled)."""
+        options = self.heartbeat
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        next_beat = started + options.initial_delay_ms / 1000
+        next_check = started + options.check_initial_delay_ms / 1000
+        client.last_heartbeat = time.time()
+        while True:
+            await asyncio.sleep(max(0.0, min(next_beat, next_check) - loop.time()))
+            now = loop.time()
+            if now >= next_beat:
+                client.outbound.put_nowait(control_pb2.PlatformOutboundInstruction(heartbeat=control_pb2.Heartbeat()))
+                next_beat = now + options.frequency_ms / 1000
+            if now >= next_check:
+                if (time.time() - client.last_heartbeat) * 1000 > options.client_timeout_ms:
+                    client.outbound.put_nowait(_SILENT)
+                    return
+                next_check = now + options.check_rate_ms / 1000
 
     def _register(self, identification: control_pb2.ClientIdentification, ctx_name: str) -> ConnectedClient:
         client = ConnectedClient(
@@ -174,6 +292,9 @@ class PlatformService:
             return []
         ack = common_pb2.InstructionAck(instruction_id=instruction.instruction_id, success=True)
         return [control_pb2.PlatformOutboundInstruction(ack=ack)]
+
+
+_SILENT = control_pb2.PlatformOutboundInstruction()  # sentinel (compared by identity): end a silent client's stream
 
 
 def _serialize(message: object) -> bytes:
