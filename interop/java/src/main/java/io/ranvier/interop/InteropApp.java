@@ -1,0 +1,460 @@
+package io.ranvier.interop;
+
+import io.ranvier.interop.Messages.Audit;
+import io.ranvier.interop.Messages.AuditResult;
+import io.ranvier.interop.Messages.AccountView;
+import io.ranvier.interop.Messages.CloseAccount;
+import io.ranvier.interop.Messages.CreateAccount;
+import io.ranvier.interop.Messages.Deposit;
+import io.ranvier.interop.Messages.FindAccount;
+import io.ranvier.interop.Messages.Unhandled;
+import io.ranvier.interop.Messages.UnhandledQuery;
+import io.ranvier.interop.Messages.Withdraw;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.stream.Collectors;
+import org.axonframework.axonserver.connector.AxonServerConfiguration;
+import org.axonframework.commandhandling.SimpleCommandBus;
+import org.axonframework.commandhandling.gateway.CommandGateway;
+import org.axonframework.common.transaction.NoTransactionManager;
+import org.axonframework.common.transaction.TransactionManager;
+import org.axonframework.config.AggregateConfigurer;
+import org.axonframework.config.Configuration;
+import org.axonframework.config.Configurer;
+import org.axonframework.config.DefaultConfigurer;
+import org.axonframework.eventhandling.DomainEventMessage;
+import org.axonframework.eventhandling.EventTrackerStatus;
+import org.axonframework.eventhandling.TrackingEventProcessor;
+import org.axonframework.eventhandling.TrackingEventProcessorConfiguration;
+import org.axonframework.eventsourcing.EventCountSnapshotTriggerDefinition;
+import org.axonframework.eventsourcing.eventstore.EventStore;
+import org.axonframework.messaging.responsetypes.ResponseTypes;
+import org.axonframework.queryhandling.QueryGateway;
+import org.axonframework.queryhandling.SimpleQueryBus;
+import org.axonframework.queryhandling.SubscriptionQueryResult;
+import org.axonframework.serialization.Serializer;
+import org.axonframework.serialization.json.JacksonSerializer;
+
+/**
+ * A plain Axon Framework 4 application that runs one scenario against an Axon Server
+ * compatible node (Ranvier) and prints one line per checked outcome:
+ *
+ * <pre>
+ * CHECK name=ok [detail]
+ * CHECK name=FAIL detail
+ * RESULT passed=N failed=M
+ * </pre>
+ *
+ * The exit status is 0 only when every check passed. The address comes from the first
+ * argument or the system property {@code axon.axonserver.servers} (host:port, gRPC).
+ */
+public final class InteropApp {
+    static final int SNAPSHOT_THRESHOLD = 3;
+    /**
+     * {@code -Dinterop.routing=local}: commands and queries are routed inside this JVM
+     * (SimpleCommandBus, SimpleQueryBus) and only the event store is the node's. For
+     * debugging the event store half on its own; the test runs the default, "server".
+     */
+    static final boolean LOCAL_ROUTING = "local".equals(System.getProperty("interop.routing", "server"));
+    static final Duration WAIT = Duration.ofSeconds(Long.getLong("interop.wait-seconds", 20));
+
+    private final String servers;
+    private final String context;
+    private final List<String> failures = new ArrayList<>();
+    private int passed;
+
+    private InteropApp(String servers, String context) {
+        this.servers = servers;
+        this.context = context;
+    }
+
+    public static void main(String[] args) {
+        String servers = args.length > 0 ? args[0] : System.getProperty("axon.axonserver.servers", "127.0.0.1:8124");
+        String context = System.getProperty("axon.axonserver.context", "default");
+        long limit = Long.getLong("interop.timeout-seconds", 240);
+        Thread watchdog = new Thread(() -> {
+            try {
+                Thread.sleep(TimeUnit.SECONDS.toMillis(limit));
+            } catch (InterruptedException e) {
+                return;
+            }
+            line("CHECK watchdog=FAIL scenario still running after " + limit + "s; threads:");
+            Thread.getAllStackTraces().forEach((t, stack) -> {
+                System.out.println("  thread " + t.getName());
+                for (StackTraceElement e : stack) {
+                    System.out.println("    at " + e);
+                }
+            });
+            System.out.flush();
+            Runtime.getRuntime().halt(3);
+        }, "interop-watchdog");
+        watchdog.setDaemon(true);
+        watchdog.start();
+
+        InteropApp app = new InteropApp(servers, context);
+        int status;
+        try {
+            app.run();
+            status = app.failures.isEmpty() ? 0 : 1;
+        } catch (Throwable t) {
+            line("CHECK scenario=FAIL " + describe(t));
+            app.failures.add("scenario");
+            status = 2;
+        }
+        line("RESULT passed=" + app.passed + " failed=" + app.failures.size());
+        // gRPC and Axon leave non-daemon threads behind when something went wrong
+        System.exit(status);
+    }
+
+    // ---------------------------------------------------------------- configuration
+
+    static Serializer serializer() {
+        return JacksonSerializer.defaultSerializer();
+    }
+
+    private Configuration start(String component) {
+        AxonServerConfiguration server = AxonServerConfiguration.builder()
+                .servers(servers)
+                .context(context)
+                .componentName(component)
+                .suppressDownloadMessage()
+                .build();
+        Configurer configurer = DefaultConfigurer.defaultConfiguration()
+                .registerComponent(AxonServerConfiguration.class, c -> server)
+                .configureSerializer(c -> serializer())
+                .configureMessageSerializer(c -> serializer())
+                .configureEventSerializer(c -> serializer())
+                .configureAggregate(AggregateConfigurer.defaultConfiguration(Account.class)
+                        .configureSnapshotTrigger(c -> new EventCountSnapshotTriggerDefinition(
+                                c.snapshotter(), SNAPSHOT_THRESHOLD)))
+                .registerComponent(Projection.class, c -> new Projection(c.queryUpdateEmitter()))
+                .registerQueryHandler(c -> c.getComponent(Projection.class));
+        configurer.eventProcessing()
+                .registerTrackingEventProcessor(Projection.PROCESSOR, c -> c.eventStore(),
+                        c -> TrackingEventProcessorConfiguration.forSingleThreadedProcessing()
+                                .andInitialTrackingToken(source -> source.createTailToken()))
+                .registerEventHandler(c -> c.getComponent(Projection.class));
+        if (LOCAL_ROUTING) {
+            // events still go to the node; commands and queries stay in this JVM
+            configurer.configureCommandBus(c -> SimpleCommandBus.builder()
+                            .transactionManager(c.getComponent(TransactionManager.class, NoTransactionManager::instance))
+                            .build())
+                    .configureQueryBus(c -> SimpleQueryBus.builder()
+                            .queryUpdateEmitter(c.queryUpdateEmitter())
+                            .build());
+        }
+        Configuration configuration = configurer.buildConfiguration();
+        configuration.start();
+        return configuration;
+    }
+
+    // ---------------------------------------------------------------- scenario
+
+    private void run() throws Exception {
+        String run = UUID.randomUUID().toString().substring(0, 8);
+        String alice = "alice-" + run;
+        String bob = "bob-" + run;
+        Set<String> ids = new LinkedHashSet<>(List.of(alice, bob));
+        int[] events = {0};
+        line("INFO servers=" + servers + " context=" + context + " run=" + run
+                + " routing=" + (LOCAL_ROUTING ? "local" : "server"));
+
+        long t0 = System.nanoTime();
+        Configuration config = start("ranvier-interop");
+        line("INFO started in " + (System.nanoTime() - t0) / 1_000_000 + "ms");
+        CommandGateway commands = config.commandGateway();
+        QueryGateway queries = config.queryGateway();
+        EventStore eventStore = config.eventStore();
+        Projection projection = config.getComponent(Projection.class);
+
+        // (1) commands to an event-sourced aggregate, with their results
+        check("create_command", () -> {
+            Object result = send(commands, new CreateAccount(alice, 100));
+            expect(alice.equals(result), "expected the new aggregate's id " + alice + ", got " + result);
+            events[0]++;
+            return "id=" + result;
+        });
+        check("update_commands", () -> {
+            List<Object> results = new ArrayList<>();
+            results.add(send(commands, new Deposit(alice, 50)));
+            results.add(send(commands, new Deposit(alice, 25)));
+            results.add(send(commands, new Withdraw(alice, 30)));
+            events[0] += 3;
+            expect(results.equals(List.of(150, 175, 145)), "expected balances [150, 175, 145], got " + results);
+            return "balances=" + results;
+        });
+        check("second_aggregate", () -> {
+            Object created = send(commands, new CreateAccount(bob, 10));
+            events[0]++;
+            Object deposited = send(commands, new Deposit(bob, 5));
+            events[0]++;
+            expect(bob.equals(created) && Integer.valueOf(15).equals(deposited),
+                    "expected " + bob + " then 15, got " + created + " then " + deposited);
+            return null;
+        });
+
+        // (2) commands that must fail
+        check("duplicate_create_fails", () -> {
+            Throwable error = sendExpectingFailure(commands, new CreateAccount(alice, 1));
+            return "rejected with " + describe(error);
+        });
+        check("wrong_state_fails", () -> {
+            Throwable error = sendExpectingFailure(commands, new Withdraw(alice, 1_000_000));
+            expect(chainText(error).contains("insufficient funds"),
+                    "the handler's message did not reach the sender: " + describe(error));
+            return "rejected with " + describe(error);
+        });
+        check("command_without_handler_fails", () -> {
+            Throwable error = sendExpectingFailure(commands, new Unhandled(alice));
+            return "rejected with " + describe(error);
+        });
+
+        // (3) events stored and read back: the event store and a fresh aggregate load
+        check("events_read_back", () -> {
+            List<? extends DomainEventMessage<?>> stored = eventStore.readEvents(alice, 0).asStream()
+                    .collect(Collectors.toList());
+            List<String> types = stored.stream().map(m -> m.getPayloadType().getSimpleName()).toList();
+            List<Long> sequences = stored.stream().map(DomainEventMessage::getSequenceNumber).toList();
+            expect(types.equals(List.of("AccountCreated", "Deposited", "Deposited", "Withdrawn")),
+                    "unexpected event types " + types);
+            expect(sequences.equals(List.of(0L, 1L, 2L, 3L)), "unexpected sequence numbers " + sequences);
+            expect(stored.stream().allMatch(m -> alice.equals(m.getAggregateIdentifier())
+                            && "Account".equals(m.getType())),
+                    "unexpected aggregate id or type in " + stored);
+            return "types=" + types;
+        });
+        check("aggregate_reload", () -> {
+            AuditResult audit = (AuditResult) send(commands, new Audit(alice));
+            expect(audit.balance() == 145 && audit.events() == 4 && !audit.closed(),
+                    "expected balance 145 after 4 events, got " + audit);
+            return audit.toString();
+        });
+
+        // (7) snapshot: threshold 3 events, then a load that starts from it
+        check("snapshot_stored", () -> {
+            DomainEventMessage<?>[] first = new DomainEventMessage<?>[1];
+            boolean found = waitFor(() -> {
+                first[0] = eventStore.readEvents(alice).asStream().findFirst().orElse(null);
+                return first[0] != null && first[0].getPayload() instanceof Account;
+            });
+            expect(found, "no snapshot read back first for " + alice + "; first message: " + first[0]);
+            return "snapshot at sequence " + first[0].getSequenceNumber();
+        });
+        check("load_from_snapshot", () -> {
+            Object balance = send(commands, new Deposit(alice, 5));
+            events[0]++;
+            expect(Integer.valueOf(150).equals(balance), "expected balance 150, got " + balance);
+            AuditResult audit = (AuditResult) send(commands, new Audit(alice));
+            expect(audit.balance() == 150 && audit.events() == 5,
+                    "expected balance 150 after 5 events, got " + audit);
+            expect(audit.replayedThisLoad() < audit.events(),
+                    "the aggregate replayed all " + audit.events() + " events: no snapshot was used");
+            return audit.toString();
+        });
+
+        // (6) the tracking event processor sees every event
+        check("tracking_processor", () -> {
+            int expected = events[0];
+            boolean caughtUp = waitFor(() -> projection.handledFor(ids) >= expected);
+            TrackingEventProcessor processor = config.eventProcessingConfiguration()
+                    .eventProcessor(Projection.PROCESSOR, TrackingEventProcessor.class)
+                    .orElseThrow(() -> new AssertionError("no tracking processor " + Projection.PROCESSOR));
+            expect(caughtUp, "processor handled " + projection.handledFor(ids) + " of " + expected
+                    + " events for this run; status " + processor.processingStatus());
+            expect(projection.handledFor(ids) == expected,
+                    "processor handled " + projection.handledFor(ids) + " events, expected " + expected);
+            expect(processor.isRunning() && !processor.isError(), "processor not running or in error");
+            String positions = processor.processingStatus().values().stream()
+                    .map(EventTrackerStatus::getCurrentPosition)
+                    .map(String::valueOf).collect(Collectors.joining(","));
+            return "events=" + expected + " positions=" + positions;
+        });
+
+        // (4) a point query answered by the query handler
+        check("point_query", () -> {
+            AccountView[] view = new AccountView[1];
+            boolean ok = waitFor(() -> {
+                view[0] = queries.query(new FindAccount(alice), ResponseTypes.instanceOf(AccountView.class))
+                        .get(WAIT.toSeconds(), TimeUnit.SECONDS);
+                return view[0] != null && view[0].balance() == 150;
+            });
+            expect(ok, "expected the view of " + alice + " with balance 150, got " + view[0]);
+            return view[0].toString();
+        });
+        check("query_without_handler_fails", () -> {
+            try {
+                Object result = queries.query(new UnhandledQuery(alice), ResponseTypes.instanceOf(String.class))
+                        .get(WAIT.toSeconds(), TimeUnit.SECONDS);
+                throw new AssertionError("a query nobody handles returned " + result);
+            } catch (ExecutionException e) {
+                return "rejected with " + describe(e.getCause());
+            }
+        });
+
+        // (5) a subscription query: initial result, then an update after a new command
+        check("subscription_query", () -> {
+            SubscriptionQueryResult<AccountView, AccountView> result = queries.subscriptionQuery(
+                    new FindAccount(bob),
+                    ResponseTypes.instanceOf(AccountView.class),
+                    ResponseTypes.instanceOf(AccountView.class));
+            try {
+                AccountView initial = result.initialResult().block(WAIT);
+                expect(initial != null && initial.balance() == 15, "expected an initial view with balance 15, got "
+                        + initial);
+                BlockingQueue<AccountView> updates = new LinkedBlockingQueue<>();
+                result.updates().subscribe(updates::add);
+                Object balance = send(commands, new Deposit(bob, 20));
+                events[0]++;
+                expect(Integer.valueOf(35).equals(balance), "expected balance 35, got " + balance);
+                AccountView update = updates.poll(WAIT.toMillis(), TimeUnit.MILLISECONDS);
+                expect(update != null, "no update within " + WAIT.toSeconds() + "s");
+                expect(update.balance() == 35 && update.events() == 3, "expected balance 35 after 3 events, got "
+                        + update);
+                return "initial=" + initial.balance() + " update=" + update.balance();
+            } finally {
+                result.cancel();
+            }
+        });
+
+        check("close_then_command_fails", () -> {
+            send(commands, new CloseAccount(bob));
+            events[0]++;
+            Throwable error = sendExpectingFailure(commands, new Deposit(bob, 1));
+            expect(chainText(error).contains("account closed"),
+                    "the handler's message did not reach the sender: " + describe(error));
+            return "rejected with " + describe(error);
+        });
+
+        long stop = System.nanoTime();
+        config.shutdown();
+        line("INFO shutdown in " + (System.nanoTime() - stop) / 1_000_000 + "ms");
+
+        // (3) again, from a second application instance: a new connection, a new load
+        Configuration second = start("ranvier-interop-2");
+        try {
+            CommandGateway commands2 = second.commandGateway();
+            Projection projection2 = second.getComponent(Projection.class);
+            check("reload_in_new_instance", () -> {
+                AuditResult a = (AuditResult) send(commands2, new Audit(alice));
+                AuditResult b = (AuditResult) send(commands2, new Audit(bob));
+                expect(a.balance() == 150 && a.events() == 5 && !a.closed(), "unexpected " + a);
+                expect(b.balance() == 35 && b.events() == 4 && b.closed(), "unexpected " + b);
+                return a + " " + b;
+            });
+            check("tracking_replay_in_new_instance", () -> {
+                int expected = events[0];
+                boolean caughtUp = waitFor(() -> projection2.handledFor(ids) >= expected);
+                expect(caughtUp && projection2.handledFor(ids) == expected,
+                        "replayed " + projection2.handledFor(ids) + " of " + expected + " events");
+                return "events=" + expected;
+            });
+        } finally {
+            second.shutdown();
+        }
+    }
+
+    // ---------------------------------------------------------------- helpers
+
+    private static Object send(CommandGateway gateway, Object command) throws Exception {
+        try {
+            return gateway.send(command).get(WAIT.toSeconds(), TimeUnit.SECONDS);
+        } catch (ExecutionException e) {
+            throw new AssertionError(command + " failed: " + describe(e.getCause()), e.getCause());
+        } catch (TimeoutException e) {
+            throw new AssertionError(command + " got no result within " + WAIT.toSeconds() + "s");
+        }
+    }
+
+    private static Throwable sendExpectingFailure(CommandGateway gateway, Object command) throws Exception {
+        Object result;
+        try {
+            result = gateway.send(command).get(WAIT.toSeconds(), TimeUnit.SECONDS);
+        } catch (ExecutionException e) {
+            return e.getCause();
+        } catch (TimeoutException e) {
+            throw new AssertionError(command + " got no answer within " + WAIT.toSeconds() + "s (expected an error)");
+        }
+        throw new AssertionError(command + " succeeded with " + result + " but should have failed");
+    }
+
+    private static boolean waitFor(ThrowingCondition condition) throws Exception {
+        long deadline = System.nanoTime() + WAIT.toNanos();
+        while (true) {
+            if (condition.test()) {
+                return true;
+            }
+            if (System.nanoTime() > deadline) {
+                return false;
+            }
+            Thread.sleep(100);
+        }
+    }
+
+    private static void expect(boolean condition, String message) {
+        if (!condition) {
+            throw new AssertionError(message);
+        }
+    }
+
+    private void check(String name, Check body) {
+        long t0 = System.nanoTime();
+        try {
+            String detail = body.run();
+            passed++;
+            long ms = (System.nanoTime() - t0) / 1_000_000;
+            line("CHECK " + name + "=ok" + (detail == null ? "" : " " + oneLine(detail)) + " (" + ms + "ms)");
+        } catch (Throwable t) {
+            failures.add(name);
+            line("CHECK " + name + "=FAIL " + describe(t));
+            if (Boolean.getBoolean("interop.stack-traces")) {
+                t.printStackTrace(System.out);
+            }
+        }
+    }
+
+    private static String chainText(Throwable t) {
+        StringBuilder text = new StringBuilder();
+        for (Throwable e = t; e != null && text.length() < 4000; e = e.getCause()) {
+            text.append(e.getClass().getName()).append(": ").append(e.getMessage()).append(" / ");
+            if (e.getCause() == e) {
+                break;
+            }
+        }
+        return text.toString();
+    }
+
+    static String describe(Throwable t) {
+        if (t instanceof AssertionError && t.getCause() == null) {
+            return oneLine(t.getMessage());
+        }
+        return oneLine(chainText(t));
+    }
+
+    private static String oneLine(String text) {
+        return String.valueOf(text).replaceAll("\\s+", " ").trim();
+    }
+
+    private static synchronized void line(String text) {
+        System.out.println(text);
+        System.out.flush();
+    }
+
+    @FunctionalInterface
+    private interface Check {
+        String run() throws Exception;
+    }
+
+    @FunctionalInterface
+    private interface ThrowingCondition {
+        boolean test() throws Exception;
+    }
+}
