@@ -49,7 +49,9 @@ def message_to_pb(m: Message) -> pb.RaftMessage:
         done=m.done,
     )
     if m.entries:
-        out.entries.extend([pb.Entry(term=e.term, index=e.index, data=e.data, type=e.type) for e in m.entries])
+        add = out.entries.add  # the fastest way to fill a repeated message field
+        for e in m.entries:
+            add(term=e.term, index=e.index, data=e.data, type=e.type)
     if m.snapshot is not None:
         s = m.snapshot
         cs = s.conf_state

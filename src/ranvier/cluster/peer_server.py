@@ -143,10 +143,15 @@ class PeerServicer(peer_pb2_grpc.PeerServiceServicer):
                     log.warning("group %s: dropped a message from node %s: %s", group, peer, message)
                     continue
                 messages += 1
-                if self.deliver(group, message) is False:
+                self.received_messages += 1
+                try:
+                    known = self.deliver(group, message)
+                except Exception:  # noqa: BLE001 - one group's fault must not cut the others off
+                    log.exception("group %s: delivering a %s from node %s failed", group, message.type.name, peer)
+                    continue
+                if known is False:
                     self.unknown_group_drops += 1
                     log.debug("dropped a %s from node %s for unknown group %s", message.type.name, peer, group)
-            self.received_messages += messages
         return pb.StreamSummary(batches=batches, messages=messages)
 
     async def Forward(self, request: pb.ForwardRequest, context: grpc.aio.ServicerContext) -> pb.ForwardResponse:
