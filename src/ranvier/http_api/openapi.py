@@ -191,6 +191,69 @@ def _paths() -> Json:
         "/openapi.json": {"get": _op("docs", "This OpenAPI document", {"200": _json({"type": "object"})})},
         "/swagger-ui.html": {"get": _op("docs", "Swagger UI (redirect)", {"302": {"description": "Redirect"}})},
         "/swagger-ui/index.html": {"get": _op("docs", "Swagger UI", {"200": {"description": "HTML page"}})},
+        **_messaging_paths(),
+    }
+
+
+def _messaging_paths() -> Json:
+    """Handlers, command and query runs, components and processor instructions."""
+    array = _json({"type": "array", "items": {"type": "object"}})
+    ctx = _query("context", "string", "The context", "default")
+    component = {"name": "component", "in": "path", "required": True, "schema": {"type": "string"}}
+    processor = {"name": "processor", "in": "path", "required": True, "schema": {"type": "string"}}
+    instructed = {
+        "200": {"description": "Every client reported success"},
+        "202": _ERROR | {"description": "AXONIQ-11001: a client acknowledged but sent no result"},
+        "404": _ERROR, "500": _ERROR, "504": _ERROR,
+    }
+    processor_params = [component, processor, ctx, _query("tokenStoreIdentifier", "string", "Accepted, not used")]
+
+    def instruction(summary: str, extra: list[Json] | None = None) -> Json:
+        return {"patch": _op("processors", summary, instructed, parameters=processor_params + (extra or []))}
+
+    def listing(summary: str) -> Json:
+        return {"get": _op("components", summary, {"200": array}, parameters=[component, ctx])}
+
+    base = "/v1/components/{component}/processors/{processor}"
+    return {
+        "/v1/commands": {"get": _op("commands", "Command handlers and their commands", {"200": array})},
+        "/v1/commands/queues": {"get": _op("commands", "Commands queued per handler", {"200": array})},
+        "/v1/commands/count": {"get": _op("commands", "Commands in flight", {"200": _json({"type": "integer"})})},
+        "/v1/commands/run": {"post": _op(
+            "commands", "Dispatch a command and wait for its response (errors are in errorCode)",
+            {"200": _json({"type": "object"}), "400": _ERROR, "404": _ERROR, "429": _ERROR},
+            parameters=[_CONTEXT_HEADER],
+            requestBody={"required": True, "content": {"application/json": {"schema": {"type": "object", "properties": {
+                "messageIdentifier": {"type": "string"}, "name": {"type": "string"},
+                "routingKey": {"type": "string"}, "timestamp": {"type": "integer"},
+                "payload": _ref("SerializedObject"), "metaData": {"type": "object"}}}}}},
+        )},
+        "/v1/queries": {"get": _op("queries", "Query handlers and their queries", {"200": array})},
+        "/v1/queries/run": {"post": _op(
+            "queries", "Dispatch a query; responses as Server-Sent Events",
+            {"200": _SSE, "400": _ERROR, "404": _ERROR, "429": _ERROR},
+            parameters=[_CONTEXT_HEADER],
+            requestBody={"required": True, "content": {"application/json": {"schema": {"type": "object", "properties": {
+                "messageIdentifier": {"type": "string"}, "query": {"type": "string"},
+                "payload": _ref("SerializedObject"), "metaData": {"type": "object"},
+                "nrOfResults": {"type": "integer", "default": -1}, "timeout": {"type": "integer", "default": 15000}}}}}},
+        )},
+        "/v1/components/{component}/commands": listing("Commands the component handles"),
+        "/v1/components/{component}/queries": listing("Queries the component handles"),
+        "/v1/components/{component}/instances": listing("Connected instances of the component"),
+        "/v1/components/{component}/processors": listing("Event processors the component's instances report"),
+        base + "/pause": instruction("Pause the processor on every instance"),
+        base + "/start": instruction("Start the processor on every instance"),
+        base + "/segments/split": instruction("Split the largest segment"),
+        base + "/segments/merge": instruction("Merge the smallest segment with its sibling"),
+        base + "/segments/{segment}/move": instruction("Release a segment so another instance claims it", [
+            {"name": "segment", "in": "path", "required": True, "schema": {"type": "integer"}},
+            _query("target", "string", "Client id that should claim the segment", required=True),
+        ]),
+        "/v1/instructions": {"patch": _op(
+            "clients", "Send RequestReconnect to a client", {"200": {"description": "Sent"}, "500": _ERROR},
+            parameters=[_query("client", "string", "The client id", required=True)],
+        )},
     }
 
 
