@@ -10,6 +10,7 @@ import socket
 import struct
 from pathlib import Path
 
+import grpc
 import pytest
 from axonclient.protos.common_pb2 import SerializedObject
 from axonclient.protos.event_pb2 import Event
@@ -246,14 +247,22 @@ def test_fetch_log_crosses_segment_boundaries(tmp_path: Path) -> None:
         files = sorted((tmp_path / "events").glob("*.rlog"))
         assert len(files) > 2
         whole = b"".join(p.read_bytes() for p in files)
+        seen: list[str] = []
+
+        class Recorder(grpc.aio.ServerInterceptor):  # the slot for the internal token check
+            async def intercept_service(self, continuation, details):  # type: ignore[no-untyped-def]
+                seen.append(details.method)
+                return await continuation(details)
+
         server = PeerServer(lambda g, m: None, None, lambda c, pos, n: read_log_bytes(store.log, pos, n),
-                            chunk_bytes=1500)
+                            chunk_bytes=1500, interceptors=[Recorder()])
         port = await server.start("127.0.0.1", 0)
         transport = GrpcTransport(2, {1: f"127.0.0.1:{port}"}.get)
         try:
             for start, end in ((0, len(whole)), (4000, 9000), (len(whole) - 1, len(whole))):
                 got = b"".join([c async for c in transport.fetch_log(1, "c", start, end)])
                 assert got == whole[start:end]
+            assert seen == ["/ranvier.peer.PeerService/FetchLog"] * 3
         finally:
             await transport.close()
             await server.stop(0)
