@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 
 import grpc
+import httpx
 import pytest
 
 from ranvier.testing.axon_client import AxonTestClient, wait_for
@@ -40,6 +41,15 @@ def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NodeProcess]:
 
 def run(node: NodeProcess, scenario: Callable[[str], Awaitable[None]]) -> None:
     asyncio.run(asyncio.wait_for(scenario(node.grpc_address), 30))
+
+
+async def in_flight_reaches(node: NodeProcess, count: int) -> None:
+    """Wait until the node has `count` commands in flight (GET /v1/commands/count)."""
+    async with httpx.AsyncClient(base_url=node.http_url) as http:
+        deadline = asyncio.get_running_loop().time() + 5
+        while (await http.get("/v1/commands/count")).json() != count:
+            assert asyncio.get_running_loop().time() < deadline, f"never {count} commands in flight"
+            await asyncio.sleep(0.01)
 
 
 def test_command_reaches_handler_and_response_returns(node: NodeProcess) -> None:
@@ -114,8 +124,11 @@ def test_handler_never_gets_more_commands_than_permits(node: NodeProcess) -> Non
             stream = await handler.command_handler("Permit", permits=2, auto=False)
             calls = [asyncio.ensure_future(dispatcher.dispatch("Permit", str(i))) for i in range(4)]
             await wait_for(lambda: len(stream.received) == 2, what="two commands")
-            await asyncio.sleep(0)  # a chance for a third to arrive, which must not
-            assert len(stream.received) == 2
+            await in_flight_reaches(node, 4)
+            async with httpx.AsyncClient(base_url=node.http_url) as http:
+                queues = (await http.get("/v1/commands/queues")).json()
+            assert {"client": "slowpoke", "component": "test-app", "context": "default", "queued": 2} in queues
+            assert len(stream.received) == 2  # the other two wait at the node for permits
             stream.grant(2)
             await wait_for(lambda: len(stream.received) == 4, what="all four commands")
             for command in stream.received:
@@ -130,7 +143,7 @@ def test_queue_overflow_is_axoniq_1900(node: NodeProcess) -> None:
         async with AxonTestClient(address, "stuck") as handler, AxonTestClient(address) as dispatcher:
             stream = await handler.command_handler("Flood", permits=0, auto=False)
             calls = [asyncio.ensure_future(dispatcher.dispatch("Flood")) for _ in range(QUEUE_CAPACITY)]
-            await asyncio.sleep(0.2)  # NB: only lets the queued dispatches reach the node; nothing waits on it
+            await in_flight_reaches(node, QUEUE_CAPACITY)
             with pytest.raises(grpc.aio.AioRpcError) as info:
                 await dispatcher.dispatch("Flood")
             assert info.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
@@ -151,8 +164,7 @@ def test_queued_commands_move_to_another_handler_when_theirs_leaves(node: NodePr
                     AxonTestClient(address) as dispatcher):
             leaving = await a.command_handler("Move", permits=0, auto=False)
             call = asyncio.ensure_future(dispatcher.dispatch("Move"))
-            await wait_for(lambda: call.done() or True)
-            await asyncio.sleep(0.1)  # NB: let the dispatch reach the node before the other handler exists
+            await in_flight_reaches(node, 1)
             await b.command_handler("Move")
             leaving.abort()
             response = await call

@@ -164,7 +164,6 @@ def test_handler_subscribing_later_joins_existing_subscription(node: NodeProcess
     async def scenario(address: str) -> None:
         async with AxonTestClient(address, "late") as handler, AxonTestClient(address) as dispatcher:
             sub = await dispatcher.subscription_query("Later")
-            await asyncio.sleep(0)
             stream = await handler.query_handler("Later")
             await wait_for(lambda: bool(stream.subscriptions), what="late handler asked to subscribe")
             stream.update(next(iter(stream.subscriptions)), "hello")

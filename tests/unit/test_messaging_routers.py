@@ -175,3 +175,44 @@ def test_streaming_query_grants_window_then_refills_and_cancels() -> None:
         assert h.sent[-1].query_cancel.request_id == q.id
 
     run(scenario())
+
+
+def test_instruction_outcomes_result_ack_only_silence_and_refusal() -> None:
+    from ranvier._pb import control_pb2
+    from ranvier.errors import ErrorCode, RanvierError
+    from ranvier.grpc_api.platform import ClientRegistry, ConnectedClient, PlatformService
+
+    async def scenario() -> None:
+        registry = ClientRegistry()
+        client = ConnectedClient("c", "app", "default", "4.6", {})
+
+        def pause() -> control_pb2.PlatformOutboundInstruction:
+            return control_pb2.PlatformOutboundInstruction(
+                pause_event_processor=control_pb2.EventProcessorReference(processor_name="p"))
+
+        async def reply(kind: str, success: bool) -> None:
+            sent = await client.outbound.get()
+            message = common_pb2.InstructionAck(instruction_id=sent.instruction_id, success=success)
+            if kind == "ack":
+                PlatformService._acknowledged(client, message)
+            else:
+                client.pending[sent.instruction_id].future.set_result(
+                    common_pb2.InstructionResult(instruction_id=sent.instruction_id, success=success))
+
+        answered = asyncio.ensure_future(reply("result", True))
+        await registry.instruct(client, pause(), 1.0)
+        await answered
+        outcomes = []
+        for kind, success in (("ack", True), ("none", False), ("ack", False), ("result", False)):
+            if kind != "none":
+                asyncio.ensure_future(reply(kind, success))
+            else:
+                asyncio.ensure_future(client.outbound.get())
+            with pytest.raises(RanvierError) as info:
+                await registry.instruct(client, pause(), 0.02)
+            outcomes.append(info.value.code)
+        assert outcomes == [ErrorCode.INSTRUCTION_ACK_ONLY, ErrorCode.INSTRUCTION_TIMEOUT,
+                            ErrorCode.INSTRUCTION_EXECUTION_ERROR, ErrorCode.INSTRUCTION_EXECUTION_ERROR]
+        assert not client.pending
+
+    run(scenario())
