@@ -78,6 +78,7 @@ public final class InteropApp {
     }
 
     public static void main(String[] args) {
+        System.setProperty("disable-axoniq-console-message", "true");
         String servers = args.length > 0 ? args[0] : System.getProperty("axon.axonserver.servers", "127.0.0.1:8124");
         String context = System.getProperty("axon.axonserver.context", "default");
         long limit = Long.getLong("interop.timeout-seconds", 240);
