@@ -54,6 +54,25 @@ def parse_key(raw: bytes) -> EventKey:
     )
 
 
+def sequence_keys(raws: tuple[bytes, ...] | list[bytes]) -> tuple[list[tuple[str, int] | None], int]:
+    """For each event, (aggregate id, sequence) when it is a domain event, else None;
+    and the largest timestamp. The append path's only look inside events, kept to
+    one C-level parse and three field reads per event."""
+    parse = _Event.FromString
+    keys: list[tuple[str, int] | None] = []
+    add = keys.append
+    max_ts = 0
+    try:
+        for raw in raws:
+            event = parse(raw)
+            if event.timestamp > max_ts:
+                max_ts = event.timestamp
+            add((event.aggregate_identifier, event.aggregate_sequence_number) if event.aggregate_type else None)
+    except DecodeError as exc:
+        raise MalformedEvent(f"not a valid Event message: {exc}") from exc
+    return keys, max_ts
+
+
 def _varint(value: int) -> bytes:
     if value < 0:
         value += 1 << 64  # int64 negatives are ten-byte varints

@@ -71,7 +71,7 @@ class RecordHeader:
 
 def encode_body(events: tuple[bytes, ...] | list[bytes]) -> bytes:
     pack = _LEN.pack
-    return b"".join(pack(len(e)) + e for e in events)
+    return b"".join([part for e in events for part in (pack(len(e)), e)])
 
 
 def encode_command(command: Command) -> bytes:

@@ -28,7 +28,7 @@ from pathlib import Path
 
 from ranvier.errors import InvalidSequence, StorageCorrupted, StorageUnavailable, StorageWriteFailed
 
-from .codec import EventKey, MalformedEvent, parse_key
+from .codec import MalformedEvent, parse_key, sequence_keys
 from .index import INDEX_FILE, Indexer, IndexDb, RecordEntries, SequenceCache, Tail
 from .records import (
     KIND_EVENTS,
@@ -168,26 +168,22 @@ class ContextStore:
         self._run_deferred()
         if index <= self.applied_index:
             return None
-        try:
-            keys = [parse_key(raw) for raw in command.events]
-        except MalformedEvent:
-            self.applied_index = index
-            raise
         if command.kind == KIND_SNAPSHOT:
-            return self._apply_snapshot(index, command.events, keys)
-        return self._apply_events(index, command.events, keys)
+            return self._apply_snapshot(index, command.events)
+        return self._apply_events(index, command.events)
 
-    def _apply_events(self, index: int, events: tuple[bytes, ...], keys: list[EventKey]) -> AppendResult:
+    def _apply_events(self, index: int, events: tuple[bytes, ...]) -> AppendResult:
         try:
+            keys, max_ts = sequence_keys(events)
             ranges = self._validate_sequences(keys)
-        except InvalidSequence:
+        except (InvalidSequence, MalformedEvent):
             self.applied_index = index
             raise
         first_token = self.next_token
         record = encode_record(KIND_EVENTS, index, first_token, encode_body(events), len(events))
         position = self.log.append(record)
         entries = RecordEntries(position, position + len(record))
-        entries.tx = (first_token, len(events), max((k.timestamp for k in keys), default=0))
+        entries.tx = (first_token, len(events), max_ts)
         entries.aggregates = [(agg, first, last) for agg, (first, last) in ranges.items()]
         self._added(entries)
         for agg, (_first, last) in ranges.items():
@@ -196,29 +192,35 @@ class ContextStore:
         self.next_token = first_token + len(events)
         return AppendResult(index, first_token, len(events))
 
-    def _validate_sequences(self, keys: list[EventKey]) -> dict[str, tuple[int, int]]:
+    def _validate_sequences(self, keys: list[tuple[str, int] | None]) -> dict[str, tuple[int, int]]:
         """Per aggregate (first, last) sequence of this transaction, checked as Axon
         does: the first equals the stored highest + 1 (0 for a new aggregate) and
         the rest follow one by one."""
         ranges: dict[str, tuple[int, int]] = {}
         for key in keys:
-            if not key.is_domain_event:
+            if key is None:
                 continue
-            agg = key.aggregate_id
+            agg, seq = key
             current = ranges.get(agg)
-            expected = (self.highest_sequence(agg, visible_only=False) if current is None else current[1]) + 1
-            if key.sequence != expected:
-                raise InvalidSequence(
-                    f"Invalid sequence number {key.sequence} for aggregate {agg}, expected {expected}"
-                )
-            ranges[agg] = (key.sequence if current is None else current[0], key.sequence)
+            if current is None:
+                expected = self.highest_sequence(agg, visible_only=False) + 1
+                first = seq
+            else:
+                expected = current[1] + 1
+                first = current[0]
+            if seq != expected:
+                raise InvalidSequence(f"Invalid sequence number {seq} for aggregate {agg}, expected {expected}")
+            ranges[agg] = (first, seq)
         return ranges
 
-    def _apply_snapshot(self, index: int, events: tuple[bytes, ...], keys: list[EventKey]) -> AppendResult:
-        if len(keys) != 1:
+    def _apply_snapshot(self, index: int, events: tuple[bytes, ...]) -> AppendResult:
+        try:
+            if len(events) != 1:
+                raise MalformedEvent("a snapshot command carries exactly one event")
+            key = parse_key(events[0])
+        except MalformedEvent:
             self.applied_index = index
-            raise MalformedEvent("a snapshot command carries exactly one event")
-        key = keys[0]
+            raise
         if self.options.check_snapshot_sequence:
             highest = self.highest_sequence(key.aggregate_id, visible_only=False)
             if highest < key.sequence:
@@ -239,17 +241,18 @@ class ContextStore:
         self._unsubmitted.append(entries)
 
     def _entries_for(self, position: int, header: RecordHeader, events: list[bytes]) -> RecordEntries:
-        keys = [parse_key(raw) for raw in events]
         entries = RecordEntries(position, position + header.size)
         if header.kind == KIND_SNAPSHOT:
-            entries.snapshot = (keys[0].aggregate_id, keys[0].sequence)
+            key = parse_key(events[0])
+            entries.snapshot = (key.aggregate_id, key.sequence)
             return entries
-        entries.tx = (header.first_token, header.count, max((k.timestamp for k in keys), default=0))
+        seq_keys, max_ts = sequence_keys(events)
+        entries.tx = (header.first_token, header.count, max_ts)
         ranges: dict[str, tuple[int, int]] = {}
-        for key in keys:
-            if key.is_domain_event:
-                first = ranges.get(key.aggregate_id, (key.sequence, 0))[0]
-                ranges[key.aggregate_id] = (first, key.sequence)
+        for key in seq_keys:
+            if key is not None:
+                agg, seq = key
+                ranges[agg] = (ranges.get(agg, (seq, 0))[0], seq)
         entries.aggregates = [(agg, first, last) for agg, (first, last) in ranges.items()]
         return entries
 
