@@ -1,2 +1,2 @@
-"""Clustering: the node-to-node transport on the internal port, and the cluster's
-own services built on the replication runtime (`ranvier.replication`)."""
+"""Clustering: the `_admin` configuration, the node's Raft groups, and the peer
+transport on the internal port."""
