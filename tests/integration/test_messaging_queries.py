@@ -172,3 +172,16 @@ def test_handler_subscribing_later_joins_existing_subscription(node: NodeProcess
             await wait_for(lambda: bool(stream.unsubscribed), what="unsubscribe at the handler")
 
     run(node, scenario)
+
+
+def test_permits_granted_before_subscribe_count(node: NodeProcess) -> None:
+    """The Java connector sends `flow_control` first, then `subscribe` with 0 permits."""
+    async def scenario(address: str) -> None:
+        async with AxonTestClient(address, "early") as handler, AxonTestClient(address) as dispatcher:
+            stream = await handler.query_handler("Early")
+            sub = await dispatcher.subscription_query("Early", permits=0, grant_first=5)
+            await wait_for(lambda: bool(stream.subscriptions), what="subscription at the handler")
+            stream.update(next(iter(stream.subscriptions)), "u")
+            assert (await sub.next()).update.payload.data == b"u"
+
+    run(node, scenario)

@@ -121,14 +121,17 @@ class QueryService:
                 if not isinstance(request, query_pb2.SubscriptionQueryRequest):
                     continue
                 kind = request.WhichOneof("request")
+                if kind == "flow_control":
+                    # The Java connector grants permits before it subscribes: they belong to
+                    # the stream, so keep them whether or not the subscription exists yet.
+                    outbox.grant(request.flow_control.number_of_permits)
+                    continue
                 if kind in ("subscribe", "get_initial_result") and not holder:
                     holder.append(subs.subscribe(ctx, getattr(request, kind), outbox))
                 if not holder:
                     continue
                 if kind == "get_initial_result":
                     subs.initial_result(holder[0])
-                elif kind == "flow_control":
-                    subs.grant(holder[0], request.flow_control.number_of_permits)
                 elif kind == "unsubscribe":
                     break
         except (asyncio.CancelledError, grpc.aio.AioRpcError):

@@ -471,11 +471,16 @@ class AxonTestClient:
     async def query(self, name: str, data: bytes | str = b"", **options: Any) -> list[query_pb2.QueryResponse]:
         return [r async for r in self.query_call(self.query_request(name, data, **options))]
 
-    async def subscription_query(self, name: str, permits: int = 100, data: bytes | str = b"") -> SubscriptionStream:
+    async def subscription_query(self, name: str, permits: int = 100, data: bytes | str = b"",
+                                 grant_first: int = 0) -> SubscriptionStream:
+        """Subscribe with `permits`; `grant_first` sends that many in a `flow_control`
+        before the `subscribe`, as the Java connector does."""
         request = self.query_request(name, data)
         query = query_pb2.SubscriptionQuery(
             subscription_identifier=request.message_identifier, number_of_permits=permits, query_request=request)
         stream = SubscriptionStream(query)
         self._open(stream, self.queries.Subscription)
+        if grant_first:
+            stream.grant(grant_first)
         stream.send(query_pb2.SubscriptionQueryRequest(subscribe=query))
         return stream
