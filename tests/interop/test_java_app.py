@@ -43,6 +43,11 @@ CHECKS = [
     "point_query",
     "query_without_handler_fails",
     "subscription_query",
+    "rest_component_commands",
+    "rest_component_queries",
+    "rest_processor_info",
+    "rest_pause_processor",
+    "rest_start_processor",
     "close_then_command_fails",
     "reload_in_new_instance",
     "tracking_replay_in_new_instance",
@@ -50,15 +55,7 @@ CHECKS = [
 
 # Checks failing because of a server bug that is reported but not fixed yet. Strict
 # xfail: the fix turns them into XPASS failures until their entry is removed here.
-KNOWN_SERVER_BUGS: dict[str, str] = {
-    "subscription_query": (
-        "server bug: the Java connector (axonserver-connector-java 2024.2.4) sends "
-        "SubscriptionQueryRequest.flow_control{number_of_permits=256} as the first message of "
-        "QueryService/Subscription, before `subscribe` (whose number_of_permits is 0); "
-        "QueryService._read_subscription drops flow_control received before subscribe, so the "
-        "subscription has no permits and every update is withheld"
-    ),
-}
+KNOWN_SERVER_BUGS: dict[str, str] = {}
 
 pytestmark = [
     pytest.mark.slow,
@@ -129,7 +126,7 @@ class AppRun:
 def run_app(jar: Path, node: NodeProcess, *extra: str) -> AppRun:
     command = [
         "java", "-Dinterop.wait-seconds=20", f"-Dinterop.timeout-seconds={RUN_TIMEOUT - 20:.0f}", *extra,
-        "-jar", str(jar), node.grpc_address,
+        "-jar", str(jar), node.grpc_address, node.http_url,
     ]
     started = time.monotonic()
     try:

@@ -10,11 +10,18 @@ import io.ranvier.interop.Messages.FindAccount;
 import io.ranvier.interop.Messages.Unhandled;
 import io.ranvier.interop.Messages.UnhandledQuery;
 import io.ranvier.interop.Messages.Withdraw;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
+import java.util.TreeSet;
 import java.util.UUID;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.ExecutionException;
@@ -55,7 +62,8 @@ import org.axonframework.serialization.json.JacksonSerializer;
  * </pre>
  *
  * The exit status is 0 only when every check passed. The address comes from the first
- * argument or the system property {@code axon.axonserver.servers} (host:port, gRPC).
+ * argument or the system property {@code axon.axonserver.servers} (host:port, gRPC). The
+ * node's HTTP base URL, second argument or {@code interop.http}, adds the REST checks.
  */
 public final class InteropApp {
     static final int SNAPSHOT_THRESHOLD = 3;
@@ -69,18 +77,21 @@ public final class InteropApp {
 
     private final String servers;
     private final String context;
+    private final String http; // the node's HTTP base URL, or null: no REST checks
     private final List<String> failures = new ArrayList<>();
     private int passed;
 
-    private InteropApp(String servers, String context) {
+    private InteropApp(String servers, String context, String http) {
         this.servers = servers;
         this.context = context;
+        this.http = http == null || http.isBlank() ? null : http.replaceAll("/+$", "");
     }
 
     public static void main(String[] args) {
         System.setProperty("disable-axoniq-console-message", "true");
         String servers = args.length > 0 ? args[0] : System.getProperty("axon.axonserver.servers", "127.0.0.1:8124");
         String context = System.getProperty("axon.axonserver.context", "default");
+        String http = args.length > 1 ? args[1] : System.getProperty("interop.http");
         long limit = Long.getLong("interop.timeout-seconds", 240);
         Thread watchdog = new Thread(() -> {
             try {
@@ -101,7 +112,7 @@ public final class InteropApp {
         watchdog.setDaemon(true);
         watchdog.start();
 
-        InteropApp app = new InteropApp(servers, context);
+        InteropApp app = new InteropApp(servers, context, http);
         int status;
         try {
             app.run();
@@ -166,11 +177,11 @@ public final class InteropApp {
         String bob = "bob-" + run;
         Set<String> ids = new LinkedHashSet<>(List.of(alice, bob));
         int[] events = {0};
-        line("INFO servers=" + servers + " context=" + context + " run=" + run
+        line("INFO servers=" + servers + " http=" + http + " context=" + context + " run=" + run
                 + " routing=" + (LOCAL_ROUTING ? "local" : "server"));
 
         long t0 = System.nanoTime();
-        Configuration config = start("ranvier-interop");
+        Configuration config = start(COMPONENT);
         line("INFO started in " + (System.nanoTime() - t0) / 1_000_000 + "ms");
         CommandGateway commands = config.commandGateway();
         QueryGateway queries = config.queryGateway();
@@ -326,6 +337,10 @@ public final class InteropApp {
             }
         });
 
+        if (http != null) {
+            restChecks(config, commands, projection, ids, events, alice);
+        }
+
         check("close_then_command_fails", () -> {
             send(commands, new CloseAccount(bob));
             events[0]++;
@@ -361,6 +376,103 @@ public final class InteropApp {
         } finally {
             second.shutdown();
         }
+    }
+
+    // ---------------------------------------------------------------- the node's REST API
+
+    private static final String COMPONENT = "ranvier-interop";
+    private final HttpClient httpClient = HttpClient.newBuilder()
+            .version(HttpClient.Version.HTTP_1_1) // no h2c upgrade attempt on every request
+            .connectTimeout(Duration.ofSeconds(5))
+            .build();
+    private final ObjectMapper json = new ObjectMapper();
+
+    /** What the node's HTTP API says about this application, and processor control through it. */
+    private void restChecks(Configuration config, CommandGateway commands, Projection projection, Set<String> ids,
+                            int[] events, String alice) {
+        String base = http + "/v1/components/" + COMPONENT;
+        String ctx = "?context=" + context;
+        check("rest_component_commands", () -> {
+            JsonNode body = json.readTree(get(base + "/commands" + ctx));
+            Set<String> names = new TreeSet<>();
+            body.forEach(n -> names.add(n.path("name").asText()));
+            List<String> expected = List.of(CreateAccount.class, Deposit.class, Withdraw.class, CloseAccount.class,
+                    Audit.class).stream().map(Class::getName).toList();
+            expect(names.containsAll(expected), "expected " + expected + ", got " + names);
+            return names.size() + " commands";
+        });
+        check("rest_component_queries", () -> {
+            JsonNode body = json.readTree(get(base + "/queries" + ctx));
+            expect(body.toString().contains(FindAccount.class.getName()), "no " + FindAccount.class.getName()
+                    + " in " + body);
+            return null;
+        });
+        TrackingEventProcessor processor = config.eventProcessingConfiguration()
+                .eventProcessor(Projection.PROCESSOR, TrackingEventProcessor.class).orElseThrow();
+        check("rest_processor_info", () -> {
+            long position = processor.processingStatus().values().stream()
+                    .mapToLong(s -> s.getCurrentPosition().orElse(-1)).max().orElse(-1);
+            JsonNode[] instance = new JsonNode[1];
+            boolean reported = waitFor(() -> {
+                instance[0] = processorInstance(get(base + "/processors" + ctx));
+                return instance[0] != null && instance[0].path("running").asBoolean()
+                        && instance[0].path("segments").path(0).path("tokenPosition").asLong(-2) >= position;
+            });
+            expect(reported, "expected " + Projection.PROCESSOR + " running at token >= " + position
+                    + ", the node reports " + instance[0]);
+            return instance[0].toString();
+        });
+        check("rest_pause_processor", () -> {
+            String answer = patch(base + "/processors/" + Projection.PROCESSOR + "/pause" + ctx);
+            expect(waitFor(() -> !processor.isRunning()), "the processor still runs after pause (" + answer + ")");
+            int before = projection.handledFor(ids);
+            String carol = alice.replace("alice-", "carol-");
+            ids.add(carol);
+            send(commands, new CreateAccount(carol, 1));
+            events[0]++;
+            Thread.sleep(1000);
+            expect(projection.handledFor(ids) == before, "a paused processor handled an event");
+            JsonNode[] instance = new JsonNode[1];
+            expect(waitFor(() -> {
+                instance[0] = processorInstance(get(base + "/processors" + ctx));
+                return instance[0] != null && !instance[0].path("running").asBoolean(true);
+            }), "the node still reports the processor running: " + instance[0]);
+            return null;
+        });
+        check("rest_start_processor", () -> {
+            String answer = patch(base + "/processors/" + Projection.PROCESSOR + "/start" + ctx);
+            expect(waitFor(processor::isRunning), "the processor is not running after start (" + answer + ")");
+            int expected = events[0];
+            expect(waitFor(() -> projection.handledFor(ids) == expected), "after start the processor handled "
+                    + projection.handledFor(ids) + " of " + expected + " events");
+            return null;
+        });
+    }
+
+    private JsonNode processorInstance(String body) throws Exception {
+        for (JsonNode p : json.readTree(body)) {
+            if (Projection.PROCESSOR.equals(p.path("name").asText())) {
+                JsonNode instances = p.path("instances");
+                return instances.size() > 0 ? instances.get(0) : null;
+            }
+        }
+        return null;
+    }
+
+    private String get(String url) throws Exception {
+        return call(HttpRequest.newBuilder(URI.create(url)).GET());
+    }
+
+    private String patch(String url) throws Exception {
+        return call(HttpRequest.newBuilder(URI.create(url)).method("PATCH", HttpRequest.BodyPublishers.noBody()));
+    }
+
+    private String call(HttpRequest.Builder request) throws Exception {
+        HttpRequest built = request.timeout(WAIT).build();
+        HttpResponse<String> response = httpClient.send(built, HttpResponse.BodyHandlers.ofString());
+        expect(response.statusCode() / 100 == 2, built.method() + " " + built.uri() + " answered "
+                + response.statusCode() + ": " + response.body());
+        return response.body();
     }
 
     // ---------------------------------------------------------------- helpers
