@@ -21,6 +21,8 @@ from pathlib import Path
 import grpc
 
 from ranvier import __version__
+from ranvier.cluster.admin import NodeRecord
+from ranvier.cluster.clustering import Clustering
 from ranvier.errors import ContextNotFound, ErrorCode, RanvierError, StorageCorrupted, StorageUnavailable
 from ranvier.eventstore import ContextEventStore, ContextStore, LocalCommitter, StoreOptions
 from ranvier.grpc_api.event_store import EventStoreService
@@ -28,6 +30,7 @@ from ranvier.grpc_api.command import CommandService
 from ranvier.grpc_api.platform import ClientRegistry, HeartbeatOptions, PlatformService
 from ranvier.grpc_api.query import QueryService
 from ranvier.messaging import Messaging, MessagingOptions
+from ranvier.replication.driver import Timing
 from ranvier.settings import NodeSettings
 
 log = logging.getLogger(__name__)
@@ -45,9 +48,13 @@ class Node:
         self.grpc_port = settings.grpc_port
         self.http_port = settings.http_port
         self.started_at = time.time()
-        self.stores: dict[str, ContextEventStore] = {}
+        self._local_stores: dict[str, ContextEventStore] = {}
         self.failed_contexts: dict[str, str] = {}
-        self.context_names: list[str] = []
+        self._local_contexts: list[str] = []
+        # Standalone nodes store contexts locally (one fsync per batch, no Raft);
+        # every other node is clustered: contexts are Raft groups, `_admin` holds the
+        # configuration, and the node waits for init-cluster or register-node.
+        self.cluster: Clustering | None = None if settings.standalone else self._clustering()
         self.clients = ClientRegistry()
         self.messaging = Messaging(MessagingOptions(
             default_command_timeout_ms=settings.default_command_timeout_ms,
@@ -76,9 +83,43 @@ class Node:
     def blacklisted_send_after(self) -> int:
         return self.settings.blacklisted_send_after
 
+    def _clustering(self) -> Clustering:
+        s = self.settings
+        me = NodeRecord(s.name, s.hostname, s.grpc_port, s.http_port, s.internal_hostname, s.internal_port)
+        tick_s = 0.1
+        timing = Timing(
+            tick_s=tick_s,
+            heartbeat_tick=max(1, round(s.heartbeat_timeout_ms / 1000 / tick_s)),
+            election_tick=max(2, round(s.min_election_timeout_ms / 1000 / tick_s)),
+            wait_for_leader_s=s.wait_for_leader_timeout_ms / 1000,
+        )
+        return Clustering(me, s.bind_address, s.event_storage, s.log_storage_folder, timing,
+                          self._store_options(), s.max_transaction_size)
+
+    def _store_options(self) -> StoreOptions:
+        return StoreOptions(
+            segment_size=self.settings.segment_size,
+            check_snapshot_sequence=self.settings.check_snapshot_sequence,
+        )
+
+    @property
+    def stores(self) -> dict[str, ContextEventStore]:
+        """The contexts this node stores, by name."""
+        if self.cluster is None:
+            return self._local_stores
+        return {name: group.service for name, group in self.cluster.runtime.contexts.items()}
+
+    @property
+    def context_names(self) -> list[str]:
+        if self.cluster is None:
+            return list(self._local_contexts)
+        return self.cluster.context_names()
+
     @property
     def initialized(self) -> bool:
-        return bool(self.context_names)
+        if self.cluster is not None:
+            return self.cluster.initialized
+        return bool(self._local_contexts)
 
     def event_store(self, context: str) -> ContextEventStore:
         store = self.stores.get(context)
@@ -97,6 +138,9 @@ class Node:
                 ErrorCode.NO_AXONSERVER_FOR_CONTEXT,
             )
         if context not in self.stores:
+            if self.cluster is not None and self.cluster.knows_context(context):
+                raise RanvierError(f"context {context} is not served by {self.name}",
+                                   ErrorCode.NO_AXONSERVER_FOR_CONTEXT)
             raise ContextNotFound(f"Context {context} not found on this node")
 
     # -- contexts --------------------------------------------------------------------
@@ -113,7 +157,7 @@ class Node:
     def _save_state(self) -> None:
         path = self._state_path()
         tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"node": self.name, "contexts": self.context_names}, indent=2))
+        tmp.write_text(json.dumps({"node": self.name, "contexts": self._local_contexts}, indent=2))
         with open(tmp, "rb+") as f:
             os.fsync(f.fileno())
         os.replace(tmp, path)
@@ -123,28 +167,27 @@ class Node:
         Idempotent: initializing an initialized node with a served context is a no-op."""
         if not CONTEXT_NAME.match(context):
             raise RanvierError(f"invalid context name {context!r}", ErrorCode.INVALID_CONTEXT_NAME)
-        if context in self.context_names:
+        if self.cluster is not None:
+            await self.cluster.init_cluster(context)
             return
-        self.context_names.append(context)
+        if context in self._local_contexts:
+            return
+        self._local_contexts.append(context)
         self._save_state()
         await self._open_context(context)
 
     async def _open_context(self, context: str) -> None:
         loop = asyncio.get_running_loop()
-        options = StoreOptions(
-            segment_size=self.settings.segment_size,
-            check_snapshot_sequence=self.settings.check_snapshot_sequence,
-        )
         try:
             store = ContextStore.open(
-                context, self.settings.event_storage / context, options, loop.call_soon_threadsafe
+                context, self.settings.event_storage / context, self._store_options(), loop.call_soon_threadsafe
             )
         except StorageCorrupted as exc:
             log.error("context %s: %s", context, exc.message)
             self.failed_contexts[context] = exc.message
             return
         committer = LocalCommitter(store)
-        self.stores[context] = ContextEventStore(store, committer, self.settings.max_transaction_size)
+        self._local_stores[context] = ContextEventStore(store, committer, self.settings.max_transaction_size)
         if store.recovery.truncated_bytes:
             log.warning("context %s: %s", context, "; ".join(store.recovery.notes))
         log.info("context %s open: %d events, last log index %d", context, store.next_token, store.applied_index)
@@ -153,11 +196,14 @@ class Node:
 
     async def start(self) -> None:
         self.settings.event_storage.mkdir(parents=True, exist_ok=True)
-        for context in self._load_state():
-            self.context_names.append(context)
-            await self._open_context(context)
-        if self.settings.standalone and "default" not in self.context_names:
-            await self.initialize("default")
+        if self.cluster is not None:
+            await self.cluster.start()
+        else:
+            for context in self._load_state():
+                self._local_contexts.append(context)
+                await self._open_context(context)
+            if self.settings.standalone and "default" not in self._local_contexts:
+                await self.initialize("default")
         await self._start_grpc()
         await self._start_http()
         log.info(
@@ -221,7 +267,9 @@ class Node:
             self._http_server.should_exit = True  # type: ignore[attr-defined]
             if self._http_task is not None:
                 await self._http_task
-        for store in self.stores.values():
+        if self.cluster is not None:
+            await self.cluster.stop()
+        for store in self._local_stores.values():
             await store.close()
         self._stopped.set()
 
@@ -241,7 +289,7 @@ class Node:
         """`/v1/public/me`, as Axon Server answers it."""
         return {
             "authentication": False,
-            "clustered": False,
+            "clustered": self.cluster is not None,
             "ssl": False,
             "adminNode": self.initialized,
             "developmentMode": self.settings.devmode,
@@ -251,7 +299,7 @@ class Node:
             "hostName": self.hostname,
             "httpPort": self.http_port,
             "grpcPort": self.grpc_port,
-            "internalHostName": self.hostname,
+            "internalHostName": self.settings.internal_hostname,
             "grpcInternalPort": self.settings.internal_port,
             "pluginsEnabled": False,
             "initialized": self.initialized,

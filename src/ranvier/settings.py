@@ -42,6 +42,12 @@ class NodeSettings:
     heartbeat_check_rate_ms: int = 1_000
     heartbeat_frequency_ms: int = 500
     heartbeat_initial_delay_ms: int = 5_000
+    # Clustering (axoniq.axonserver.internal-hostname, replication.*)
+    internal_hostname: str = "localhost"
+    log_storage_folder: Path = Path("./log")
+    heartbeat_timeout_ms: int = 300
+    min_election_timeout_ms: int = 1_000
+    wait_for_leader_timeout_ms: int = 5_000
 
 
 def settings_from(config: Config) -> NodeSettings:
@@ -73,4 +79,9 @@ def settings_from(config: Config) -> NodeSettings:
         heartbeat_check_rate_ms=config.heartbeat.check_rate_ms,
         heartbeat_frequency_ms=config.heartbeat.frequency_ms,
         heartbeat_initial_delay_ms=config.heartbeat.initial_delay_ms,
+        internal_hostname=node.internal_address,
+        log_storage_folder=config.cluster.log_storage_folder,
+        heartbeat_timeout_ms=config.cluster.heartbeat_timeout_ms,
+        min_election_timeout_ms=config.cluster.min_election_timeout_ms,
+        wait_for_leader_timeout_ms=config.cluster.wait_for_leader_timeout_ms,
     )

@@ -136,7 +136,7 @@ class AdminStateMachine:
         self.config.nodes[record.name] = record
         return record.name
 
-    def _join_node(self, node: dict[str, object], contexts: list[str] | None) -> str:
+    def _join_node(self, node: dict[str, object], contexts: list[str] | None) -> list[dict[str, object]]:
         """register-node: the node, and its membership of `_admin` and of the given
         contexts (all of them when None), as one atomic change."""
         name = str(node["name"])
@@ -146,7 +146,9 @@ class AdminStateMachine:
         wanted = sorted(self.config.contexts) if contexts is None else [ADMIN, *contexts]
         for context in wanted:
             self._context(context).members[name] = PRIMARY
-        return name
+        # The joining node learns where its peers are from this answer: it cannot read
+        # the configuration before the `_admin` leader has caught it up.
+        return [asdict(record) for record in self.config.nodes.values()]
 
     def _unregister_node(self, name: str) -> str:
         if name not in self.config.nodes:

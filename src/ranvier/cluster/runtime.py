@@ -111,6 +111,8 @@ class ClusterRuntime:
         self.admin: GroupDriver | None = None
         self.contexts: dict[str, ContextGroup] = {}
         self._reconciling = asyncio.Lock()
+        # Peers' addresses learned when joining, until `_admin` has caught this node up.
+        self._known_addresses: dict[int, str] = {}
         self._reconcile_task: asyncio.Task[None] | None = None
         self.admin_fsm.listeners.append(self._schedule_reconcile)
 
@@ -124,7 +126,7 @@ class ClusterRuntime:
         for record in self.admin_fsm.config.nodes.values():
             if node_id_of(record.name) == node_id:
                 return f"{record.internal_host_name}:{record.grpc_internal_port}"
-        return None
+        return self._known_addresses.get(node_id)
 
     async def start(self) -> None:
         if self.initialized:
@@ -173,7 +175,11 @@ class ClusterRuntime:
         if self.initialized and self.me.name in self.admin_fsm.config.nodes:
             raise RanvierError(f"{self.me.name} is already a member of a cluster", ErrorCode.ALREADY_MEMBER_OF_CLUSTER)
         data = command("join_node", node=self.me.__dict__, contexts=contexts)
-        await self.forward(seed_id, ADMIN, data)
+        peers = decode_result(await self.forward(seed_id, ADMIN, data))
+        for peer in peers if isinstance(peers, list) else []:
+            record = NodeRecord(**peer)
+            self._known_addresses[node_id_of(record.name)] = (
+                f"{record.internal_host_name}:{record.grpc_internal_port}")
         (self.raft_storage / ADMIN).mkdir(parents=True, exist_ok=True)
         if self.admin is None:
             self._open_admin(bootstrap_voters=None)
@@ -322,6 +328,8 @@ class ClusterRuntime:
                 "group": name, "role": status.soft_state.state.name, "term": status.hard_state.term,
                 "leader": self.leader_name(name), "commit": status.hard_state.commit, "applied": status.applied,
                 "lastIndex": status.last_index,
+                "voters": sorted(self._name_of(n) for n in status.conf_state.voters),
+                "learners": sorted(self._name_of(n) for n in status.conf_state.learners),
             }
             if driver.is_leader:
                 entry["followers"] = {

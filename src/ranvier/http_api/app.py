@@ -16,7 +16,7 @@ from starlette.responses import PlainTextResponse, Response
 
 from ranvier.errors import ErrorCode, RanvierError
 
-from .routes import actuator, context, docs, events, home, messaging, metrics, public
+from .routes import actuator, cluster, context, docs, events, home, messaging, metrics, public
 
 if TYPE_CHECKING:
     from ranvier.node import Node
@@ -28,7 +28,7 @@ ERROR_CODE_HEADER = "AxonIQ-ErrorCode"
 
 def create_app(node: Node) -> Starlette:
     """The node's HTTP API; routes find the node at `request.app.state.node`."""
-    routes = [*home.routes, *public.routes, *actuator.routes, *metrics.routes, *context.routes, *events.routes, *messaging.routes,
+    routes = [*home.routes, *public.routes, *actuator.routes, *metrics.routes, *context.routes, *cluster.routes, *events.routes, *messaging.routes,
               *docs.routes]
     app = Starlette(
         routes=routes,

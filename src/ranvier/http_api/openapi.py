@@ -147,6 +147,47 @@ def _paths() -> Json:
             "cluster", "Initialize this node to serve a context (init-cluster)", {**ok, "400": _ERROR},
             parameters=[_query("context", "string", "The context to create", "default")],
         )},
+        "/v1/cluster": {
+            "post": _op("cluster", "register-node: join the cluster of the node named in the body (send to the new node)",
+                        {"202": {"description": "Accepted"}, "400": _ERROR},
+                        requestBody={"content": {"application/json": {"schema": {"type": "object", "properties": {
+                            "internalHostName": {"type": "string"}, "internalGrpcPort": {"type": "integer"},
+                            "context": {"type": "string"}, "noContexts": {"type": "boolean"}}}}}}),
+            "get": _op("cluster", "The cluster's nodes", {"200": _json({"type": "array", "items": {"type": "object"}})}),
+        },
+        "/v1/cluster/{node}": {"delete": _op(
+            "cluster", "unregister-node", {**ok, "404": _ERROR},
+            parameters=[{"name": "node", "in": "path", "required": True, "schema": {"type": "string"}}],
+        )},
+        "/v1/context": {"post": _op(
+            "cluster", "register-context: create a context on the given nodes",
+            {"202": {"description": "Accepted"}, "400": _ERROR},
+            requestBody={"content": {"application/json": {"schema": {"type": "object", "properties": {
+                "context": {"type": "string"}, "nodes": {"type": "array", "items": {"type": "string"}},
+                "roles": {"type": "array", "items": {"type": "object"}}}}}}},
+        )},
+        "/v1/context/{context}": {"delete": _op(
+            "cluster", "delete-context", {"202": {"description": "Accepted"}, "404": _ERROR},
+            parameters=[{"name": "context", "in": "path", "required": True, "schema": {"type": "string"}}],
+        )},
+        "/v1/context/{context}/{node}": {
+            "post": _op("cluster", "add-node-to-context", {"202": _json({"type": "object"}), "404": _ERROR},
+                        parameters=[{"name": "context", "in": "path", "required": True, "schema": {"type": "string"}},
+                                    {"name": "node", "in": "path", "required": True, "schema": {"type": "string"}},
+                                    _query("role", "string", "PRIMARY (default)")]),
+            "delete": _op("cluster", "delete-node-from-context", {"202": {"description": "Accepted"}, "404": _ERROR},
+                          parameters=[{"name": "context", "in": "path", "required": True, "schema": {"type": "string"}},
+                                      {"name": "node", "in": "path", "required": True, "schema": {"type": "string"}}]),
+        },
+        "/internal/raft/status": {"get": _op(
+            "cluster", "Per replication group: role, term, commit and applied index, follower match and lag",
+            {"200": _json({"type": "array", "items": {"type": "object"}})},
+        )},
+        "/internal/context/{group}/stepdown": {
+            method: _op("cluster", "Leader step-down: hand leadership of the group to a follower", {**ok},
+                        parameters=[{"name": "group", "in": "path", "required": True, "schema": {"type": "string"}}])
+            for method in ("get", "post")
+        },
         "/v2/cluster/init": {"post": _op(
             "cluster", "Initialize this node with the `default` context",
             {"200": {"description": "Accepted", "content": {"text/plain": {"schema": {"type": "string"}}}}},

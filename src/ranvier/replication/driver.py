@@ -136,6 +136,7 @@ class GroupDriver:
         self.leader_id = NONE
         self.role = StateType.FOLLOWER
         self._ticks_due = 0
+        self._unreachable: set[int] = set()
         self.failed: str | None = None
         self._task: asyncio.Task[None] | None = None
         self._ticker: asyncio.Task[None] | None = None
@@ -195,6 +196,12 @@ class GroupDriver:
                 f"{self.timing.wait_for_leader_s:.1f} s; a majority of its nodes may be down"
             ) from None
 
+    def report_unreachable(self, node_id: int) -> None:
+        """The transport could not reach `node_id`: stop pipelining to it (stepped in
+        at the next turn, never between a Ready and its advance)."""
+        self._unreachable.add(node_id)
+        self._wake.set()
+
     def campaign(self) -> None:
         self.node.campaign()
         self._wake.set()
@@ -233,6 +240,9 @@ class GroupDriver:
         for _ in range(self._ticks_due):
             self.node.tick()
         self._ticks_due = 0
+        for node_id in self._unreachable:
+            self.node.report_unreachable(node_id)
+        self._unreachable.clear()
         while self._inbox:
             message = self._inbox.popleft()
             try:

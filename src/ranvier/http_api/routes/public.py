@@ -51,6 +51,8 @@ async def get_overview_list(request: Request) -> JSONResponse:
 async def get_nodes(request: Request) -> JSONResponse:
     """`/v1/public`: the cluster's nodes (on a single node, this one)."""
     node = node_of(request)
+    if node.cluster is not None and node.cluster.initialized:
+        return JSONResponse(node.cluster.nodes())
     me = node.info()
     return JSONResponse([{
         "name": me["name"], "hostName": me["hostName"], "grpcPort": me["grpcPort"], "httpPort": me["httpPort"],
@@ -61,6 +63,8 @@ async def get_nodes(request: Request) -> JSONResponse:
 async def get_contexts(request: Request) -> JSONResponse:
     """`/v1/public/context`: contexts with their leader and members, as Axon EE lists them."""
     node = node_of(request)
+    if node.cluster is not None:
+        return JSONResponse([c for c in node.cluster.contexts() if c["context"] != "_admin"])
     return JSONResponse([
         {
             "context": name, "replicationGroup": name, "metaData": {}, "changePending": False,

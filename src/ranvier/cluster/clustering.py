@@ -1,0 +1,163 @@
+"""A node's clustered mode: the internal port, the peer transport and the Raft groups.
+
+`Clustering` assembles `PeerServer` (the internal gRPC port), `GrpcTransport`
+(messages, forwarded proposals and log copies to peers) and `ClusterRuntime` (the
+`_admin` group and the context groups), and offers the node what the REST API
+needs: init-cluster, register-node, the configuration, per-group Raft status.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+
+from ranvier.errors import ErrorCode, RanvierError
+from ranvier.eventstore import ContextEventStore, StoreOptions
+from ranvier.raft import Message
+from ranvier.replication.driver import Timing
+
+from .admin import ADMIN, PRIMARY, NodeRecord, command
+from .peer import GrpcTransport
+from .peer_server import PeerServer
+from .runtime import ClusterRuntime, node_id_of
+
+log = logging.getLogger(__name__)
+
+_SEED_ID = 1  # a placeholder id for the node named in register-node, before we know its name
+
+
+class Clustering:
+    def __init__(
+        self,
+        me: NodeRecord,
+        bind_address: str,
+        event_storage: Path,
+        raft_storage: Path,
+        timing: Timing,
+        store_options: StoreOptions,
+        max_transaction_bytes: int,
+    ) -> None:
+        self.me = me
+        self.bind_address = bind_address
+        self._seeds: dict[int, str] = {}
+        self.transport = GrpcTransport(node_id_of(me.name), self._address_of, self._unreachable)
+        self.runtime = ClusterRuntime(
+            me, event_storage, raft_storage, self.transport, self.transport.forward, timing,
+            store_options, max_transaction_bytes,
+        )
+        self.server = PeerServer(self._deliver, self.runtime.handle_forward, self._read_log,
+                                 node_id=self.runtime.my_id)
+
+    async def start(self) -> None:
+        await self.server.start(self.bind_address, self.me.grpc_internal_port)
+        await self.runtime.start()
+
+    async def stop(self) -> None:
+        await self.runtime.stop()
+        await self.server.stop()
+        await self.transport.close()
+
+    # -- plumbing ------------------------------------------------------------------------
+
+    def _address_of(self, node_id: int) -> str | None:
+        return self._seeds.get(node_id) or self.runtime.address_of(node_id)
+
+    def _unreachable(self, group: str, node_id: int) -> None:
+        driver = self.runtime._driver(group)
+        if driver is not None:
+            driver.report_unreachable(node_id)
+
+    def _deliver(self, group: str, message: Message) -> bool:
+        if self.runtime._driver(group) is None:
+            return False
+        self.runtime.deliver(group, message)
+        return True
+
+    def _read_log(self, context: str, position: int, max_bytes: int) -> bytes:
+        from .peer_server import read_log_bytes
+
+        service = self.runtime.event_store(context)
+        if service is None:
+            raise RanvierError(f"context {context} is not stored on {self.me.name}", ErrorCode.CONTEXT_NOT_FOUND)
+        return read_log_bytes(service.store.log, position, max_bytes, service.store.visible_end)
+
+    # -- what the node and the REST API use ------------------------------------------------
+
+    @property
+    def initialized(self) -> bool:
+        return self.runtime.initialized and self.me.name in self.runtime.admin_fsm.config.nodes
+
+    def context_names(self) -> list[str]:
+        return sorted(self.runtime.contexts)
+
+    def event_store(self, context: str) -> ContextEventStore | None:
+        return self.runtime.event_store(context)
+
+    def knows_context(self, context: str) -> bool:
+        return context in self.runtime.admin_fsm.config.contexts
+
+    async def init_cluster(self, context: str) -> None:
+        await self.runtime.init_cluster(context)
+
+    async def register_node(self, host: str, port: int, context: str | None, no_contexts: bool) -> None:
+        """Join the cluster that the node at host:port belongs to (run on the new node)."""
+        if (host, port) == (self.me.internal_host_name, self.me.grpc_internal_port):
+            raise RanvierError("a node cannot join itself", ErrorCode.SAME_NODE_NAME)
+        self._seeds[_SEED_ID] = f"{host}:{port}"
+        contexts = [] if no_contexts else ([context] if context else None)
+        try:
+            await self.runtime.join(_SEED_ID, contexts)
+        finally:
+            self._seeds.pop(_SEED_ID, None)
+            self.transport.forget(_SEED_ID)
+
+    async def change(self, op: str, **fields: object) -> object:
+        """Commit one configuration command in `_admin` (from any admin node)."""
+        if not self.initialized:
+            raise RanvierError("this node is not part of a cluster", ErrorCode.NOT_RUNNING_IN_CLUSTER)
+        result = await self.runtime.propose(ADMIN, command(op, **fields))
+        await self.runtime.reconcile()
+        return result
+
+    async def register_context(self, name: str, nodes: list[str]) -> None:
+        members = {node: PRIMARY for node in (nodes or [self.me.name])}
+        await self.change("create_context", name=name, members=members)
+
+    def nodes(self) -> list[dict[str, object]]:
+        out = []
+        for record in sorted(self.runtime.admin_fsm.config.nodes.values(), key=lambda r: r.name):
+            entry = record.as_json()
+            entry["connected"] = record.name == self.me.name or self.transport.is_connected(node_id_of(record.name))
+            out.append(entry)
+        return out
+
+    def contexts(self) -> list[dict[str, object]]:
+        out = []
+        for name, ctx in sorted(self.runtime.admin_fsm.config.contexts.items()):
+            out.append({
+                "context": name, "replicationGroup": name, "metaData": {}, "changePending": False, "pendingSince": 0,
+                "leader": self.runtime.leader_name(name) if (name in self.runtime.contexts or name == ADMIN) else None,
+                "roles": [{"node": n, "role": role} for n, role in sorted(ctx.members.items())],
+                "nodes": sorted(ctx.members),
+            })
+        return out
+
+    def raft_status(self) -> list[dict[str, object]]:
+        return self.runtime.raft_status()
+
+    async def step_down(self, group: str) -> None:
+        """Hand leadership of `group` to its most up-to-date follower."""
+        driver = self.runtime._driver(group)
+        if driver is None:
+            raise RanvierError(f"no replication group {group} on this node", ErrorCode.CONTEXT_NOT_FOUND)
+        if not driver.is_leader:
+            return
+        progress = driver.node.raft.trk.progress
+        followers = [(p.match, nid) for nid, p in progress.items() if nid != driver.node_id]
+        if not followers:
+            raise RanvierError(f"{group} has no other member to lead it", ErrorCode.CANNOT_REMOVE_LAST_NODE)
+        driver.transfer_leader(max(followers)[1])
+        deadline = asyncio.get_running_loop().time() + 5
+        while driver.is_leader and asyncio.get_running_loop().time() < deadline:
+            await asyncio.sleep(0.05)

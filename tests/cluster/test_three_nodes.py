@@ -1,0 +1,125 @@
+"""A real 3-node cluster on loopback: init-cluster, register-node, replicated appends
+through the leader and a follower, byte-identical replicas, and a leader kill."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from uuid import uuid4
+
+import pytest
+from axonclient.client import AxonClient, AxonEvent
+
+from ranvier.testing.nodes import NodeProcess
+
+FAST_RAFT = {
+    "axoniq.axonserver.replication.heartbeat-timeout": "100",
+    "axoniq.axonserver.replication.min-election-timeout": "500",
+    "axoniq.axonserver.replication.max-election-timeout": "1000",
+    "axoniq.axonserver.replication.wait-for-leader-timeout": "8000",
+}
+
+
+def cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "ranvier.cli", *args], capture_output=True, text=True, timeout=60)
+
+
+def get_json(url: str) -> object:
+    with urllib.request.urlopen(url, timeout=5) as response:
+        return json.loads(response.read())
+
+
+def wait_until(condition: Callable[[], bool], timeout: float = 30.0, what: str = "condition") -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if condition():
+                return
+        except OSError:
+            pass
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.1)
+
+
+def event(agg: str, seq: int) -> AxonEvent:
+    return AxonEvent(aggregate_identifier=agg, aggregate_sequence_number=seq, aggregate_type="Order",
+                     payload_type="OrderEvent", payload_data=b"x" * 64)
+
+
+def group_status(node: NodeProcess, group: str) -> dict[str, object]:
+    for entry in get_json(node.http_url + "/internal/raft/status"):  # type: ignore[union-attr]
+        if entry["group"] == group:
+            return entry  # type: ignore[no-any-return]
+    return {}
+
+
+def segments(node: NodeProcess, context: str = "default") -> bytes:
+    return b"".join(p.read_bytes() for p in sorted((node.data_dir / context).glob("*.rlog")))
+
+
+@pytest.fixture
+def cluster(tmp_path: Path) -> Iterator[list[NodeProcess]]:
+    nodes = []
+    for name in ("n1", "n2", "n3"):
+        node = NodeProcess(tmp_path, name=name, standalone=False, properties={
+            **FAST_RAFT,
+            "axoniq.axonserver.internal-hostname": "127.0.0.1",
+            "axoniq.axonserver.replication.log-storage-folder": str(tmp_path / name / "log"),
+        })
+        nodes.append(node)
+    try:
+        for node in nodes:
+            node.start()
+        n1, n2, n3 = nodes
+        assert cli("init-cluster", "-S", n1.http_url).returncode == 0
+        for joining in (n2, n3):
+            done = cli("register-node", "-S", joining.http_url, "-h", "127.0.0.1", "-p", str(n1.internal_port))
+            assert done.returncode == 0, done.stderr
+        wait_until(lambda: all(group_status(n, group).get("voters") == ["n1", "n2", "n3"]
+                               for n in nodes for group in ("_admin", "default")),
+                   what="_admin and default with three voters on every node")
+        yield nodes
+    finally:
+        for node in nodes:
+            node.kill()
+
+
+def test_three_nodes_replicate_and_survive_a_leader_kill(cluster: list[NodeProcess]) -> None:
+    n1, n2, n3 = cluster
+    contexts = get_json(n2.http_url + "/v1/public/context")
+    assert [(c["context"], sorted(r["node"] for r in c["roles"])) for c in contexts] == [("default", ["n1", "n2", "n3"])]
+    table = cli("contexts", "-S", n3.http_url).stdout
+    assert "default" in table and "n2[PRIMARY]" in table
+
+    agg = str(uuid4())
+    leader_name = group_status(n1, "default")["leader"]
+    leader = next(n for n in cluster if n.name == leader_name)
+    follower = next(n for n in cluster if n.name != leader_name)
+    AxonClient(leader.grpc_address).append_event([event(agg, 0), event(agg, 1)])
+    AxonClient(follower.grpc_address).append_event([event(agg, 2)])  # forwarded to the leader
+    for node in cluster:
+        wait_until(lambda n=node: AxonClient(n.grpc_address).get_last_token() == 2, what=f"{node.name} applied")
+        assert [e.aggregate_sequence_number for e in AxonClient(node.grpc_address).list_aggregate_events(agg, 0, False)] == [0, 1, 2]
+    assert len({segments(n) for n in cluster}) == 1
+
+    # kill -9 the leader: the other two elect a new one and keep accepting appends.
+    leader.kill()
+    rest = [n for n in cluster if n is not leader]
+    try:
+        wait_until(lambda: group_status(rest[0], "default").get("leader") not in (None, leader_name), what="new leader")
+    except AssertionError:
+        for n in rest:
+            print(n.name, get_json(n.http_url + "/internal/raft/status"))
+            print(n.log_tail(30))
+        raise
+    AxonClient(rest[0].grpc_address).append_event([event(agg, 3)])
+    # The killed node comes back on its files and catches up.
+    leader.start()
+    for node in cluster:
+        wait_until(lambda n=node: AxonClient(n.grpc_address).get_last_token() == 3, what=f"{node.name} caught up")
+    assert len({segments(n) for n in cluster}) == 1
