@@ -7,6 +7,7 @@ import io.ranvier.interop.Messages.CloseAccount;
 import io.ranvier.interop.Messages.CreateAccount;
 import io.ranvier.interop.Messages.Deposit;
 import io.ranvier.interop.Messages.FindAccount;
+import io.ranvier.interop.Messages.ListAccounts;
 import io.ranvier.interop.Messages.Unhandled;
 import io.ranvier.interop.Messages.UnhandledQuery;
 import io.ranvier.interop.Messages.Withdraw;
@@ -50,6 +51,7 @@ import org.axonframework.queryhandling.SimpleQueryBus;
 import org.axonframework.queryhandling.SubscriptionQueryResult;
 import org.axonframework.serialization.Serializer;
 import org.axonframework.serialization.json.JacksonSerializer;
+import reactor.core.publisher.Flux;
 
 /**
  * A plain Axon Framework 4 application that runs one scenario against an Axon Server
@@ -143,7 +145,8 @@ public final class InteropApp {
         Configurer configurer = DefaultConfigurer.defaultConfiguration()
                 .registerComponent(AxonServerConfiguration.class, c -> server)
                 .configureSerializer(c -> serializer())
-                .configureMessageSerializer(c -> serializer())
+                // default typing: a List of query results keeps its element type
+                .configureMessageSerializer(c -> JacksonSerializer.builder().defaultTyping().build())
                 .configureEventSerializer(c -> serializer())
                 .configureAggregate(AggregateConfigurer.defaultConfiguration(Account.class)
                         .configureSnapshotTrigger(c -> new EventCountSnapshotTriggerDefinition(
@@ -301,6 +304,24 @@ public final class InteropApp {
             });
             expect(ok, "expected the view of " + alice + " with balance 150, got " + view[0]);
             return view[0].toString();
+        });
+        check("multiple_results_query", () -> {
+            List<AccountView> views = queries.query(new ListAccounts("-" + run),
+                    ResponseTypes.multipleInstancesOf(AccountView.class)).get(WAIT.toSeconds(), TimeUnit.SECONDS);
+            List<String> names = views.stream().map(AccountView::id).toList();
+            expect(names.equals(List.of(alice, bob)), "expected [" + alice + ", " + bob + "], got " + names);
+            return null;
+        });
+        check("streaming_query", () -> {
+            List<AccountView> views = Flux.from(queries.streamingQuery(new ListAccounts("-" + run), AccountView.class))
+                    .collectList().block(WAIT);
+            List<String> names = views == null ? null : views.stream().map(AccountView::id).toList();
+            expect(List.of(alice, bob).equals(names), "expected [" + alice + ", " + bob + "], got " + names);
+            // take(1) cancels the rest of the stream
+            AccountView first = Flux.from(queries.streamingQuery(new ListAccounts("-" + run), AccountView.class))
+                    .take(1).blockFirst(WAIT);
+            expect(first != null && alice.equals(first.id()), "expected " + alice + " first, got " + first);
+            return null;
         });
         check("query_without_handler_fails", () -> {
             try {

@@ -48,6 +48,10 @@ public final class Messages {
     public record UnhandledQuery(String id) {
     }
 
+    /** Every account whose id ends with the suffix, sorted by id. */
+    public record ListAccounts(String suffix) {
+    }
+
     public record AccountView(String id, int balance, int events, boolean closed) {
     }
 

@@ -5,7 +5,10 @@ import io.ranvier.interop.Messages.AccountCreated;
 import io.ranvier.interop.Messages.AccountView;
 import io.ranvier.interop.Messages.Deposited;
 import io.ranvier.interop.Messages.FindAccount;
+import io.ranvier.interop.Messages.ListAccounts;
 import io.ranvier.interop.Messages.Withdrawn;
+import java.util.Comparator;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -74,5 +77,13 @@ public class Projection {
     @QueryHandler
     public AccountView find(FindAccount query) {
         return views.get(query.id());
+    }
+
+    @QueryHandler
+    public List<AccountView> list(ListAccounts query) {
+        return views.values().stream()
+                .filter(view -> view.id().endsWith(query.suffix()))
+                .sorted(Comparator.comparing(AccountView::id))
+                .toList();
     }
 }
