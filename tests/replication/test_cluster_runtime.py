@@ -10,6 +10,7 @@ from axonclient.protos.common_pb2 import SerializedObject
 from axonclient.protos.event_pb2 import Event
 
 from ranvier.cluster.admin import ADMIN, NodeRecord, command
+from ranvier.cluster.peer_server import read_log_bytes
 from ranvier.cluster.runtime import ClusterRuntime, node_id_of
 from ranvier.eventstore import StoreOptions
 from ranvier.replication.driver import Timing
@@ -24,18 +25,30 @@ def event(agg: str, seq: int) -> bytes:
 
 
 class Registry:
-    """Routes deliveries and forwarded proposals between runtimes in this process."""
+    """Routes deliveries, forwarded proposals and log copies between runtimes in
+    this process."""
 
-    def __init__(self) -> None:
+    def __init__(self, timing: Timing = FAST) -> None:
         self.runtimes: dict[int, ClusterRuntime] = {}
         self.transport = LoopbackTransport()
+        self.timing = timing
 
     def add(self, root: Path, name: str) -> ClusterRuntime:
         me = NodeRecord(name, "127.0.0.1", 0, 0, "127.0.0.1", 0)
         runtime = ClusterRuntime(me, root / name / "events", root / name / "raft", self._transport_for(name),
-                                 self.forward, FAST, StoreOptions(), 1 << 20)
+                                 self.forward, self.timing, StoreOptions(segment_size=64 * 1024), 1 << 20,
+                                 self.fetch_log)
         self.runtimes[runtime.my_id] = runtime
         return runtime
+
+    async def fetch_log(self, node_id: int, context: str, start: int, end: int):  # type: ignore[no-untyped-def]
+        store = self.runtimes[node_id].event_store(context).store
+        position = start
+        while position < end:
+            chunk = read_log_bytes(store.log, position, 5000, end)  # small chunks: records span them
+            assert chunk, "the leader's log is shorter than its snapshot"
+            position += len(chunk)
+            yield chunk
 
     def _transport_for(self, name: str) -> LoopbackTransport:
         return self.transport
@@ -116,6 +129,56 @@ def test_init_register_and_replicate(tmp_path: Path) -> None:
         await n2.event_store("orders").append_events([event("o", 0)])
         await wait_for(lambda: n3.event_store("orders").last_token() == 0)
         for r in (n1, n2, n3):
+            await r.stop()
+
+    asyncio.run(scenario())
+
+
+def test_compaction_and_catch_up_from_a_snapshot(tmp_path: Path) -> None:
+    """The leader compacts its log; a replica that was away longer than the log
+    reaches gets a snapshot and copies the missing part of the leader's store."""
+    timing = Timing(tick_s=0.02, election_tick=20, heartbeat_tick=2, wait_for_leader_s=5,
+                    compact_every=20, compact_keep=5)
+
+    async def scenario() -> None:
+        registry = Registry(timing)
+        n1, n2, n3 = (registry.add(tmp_path, n) for n in ("n1", "n2", "n3"))
+        for r in (n1, n2, n3):
+            await r.start()
+        await n1.init_cluster("default")
+        registry.register_receivers()
+        for joining in (n2, n3):
+            await joining.join(n1.my_id, None)
+            registry.register_receivers()
+            await wait_for(lambda j=joining: "default" in j.contexts)
+            registry.register_receivers()
+        ids = {r.my_id for r in (n1, n2, n3)}
+        await wait_for(lambda: all(voters(r, "default") == ids for r in (n1, n2, n3)))
+
+        # n3 goes away; 150 transactions later the others' logs no longer reach back.
+        await n3.stop()
+        registry.transport.down.add(n3.my_id)
+        leader = next(r for r in (n1, n2) if r.contexts["default"].driver.is_leader)
+        for seq in range(150):
+            await leader.event_store("default").append_events([event("a", seq), event("b" + str(seq), 0)])
+        leader_log = leader.contexts["default"].driver.log_store
+        assert leader_log.first_index() > 20, "the leader compacted its log"
+        assert leader_log.last_index() - leader_log.first_index() < 40, "only a bounded tail is kept"
+
+        back = registry.add(tmp_path, "n3")
+        registry.transport.down.discard(back.my_id)
+        await back.start()
+        registry.register_receivers()
+        await wait_for(lambda: "default" in back.contexts and back.event_store("default").last_token() == 299)
+        images = set()
+        for r in (n1, n2, back):
+            store = r.event_store("default").store
+            store.sync()
+            images.add(b"".join(p.read_bytes() for p in sorted(store.directory.glob("*.rlog"))))
+        assert len(images) == 1
+        assert back.event_store("default").highest_sequence("a") == 149
+        await back.event_store("default").append_events([event("a", 150)])  # and it takes part again
+        for r in (n1, n2, back):
             await r.stop()
 
     asyncio.run(scenario())

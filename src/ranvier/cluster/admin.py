@@ -129,6 +129,11 @@ class AdminStateMachine:
     def image(self) -> bytes:
         return json.dumps({"applied": self.applied_index, "config": self.config.to_json()}).encode()
 
+    snapshot_image = image  # the driver's name for it
+
+    def sync(self) -> None:
+        """Nothing to do: `applied_batch` already wrote the state durably."""
+
     # -- commands ------------------------------------------------------------------------
 
     def _register_node(self, node: dict[str, object]) -> str:

@@ -44,7 +44,7 @@ class Clustering:
         self.transport = GrpcTransport(node_id_of(me.name), self._address_of, self._unreachable)
         self.runtime = ClusterRuntime(
             me, event_storage, raft_storage, self.transport, self.transport.forward, timing,
-            store_options, max_transaction_bytes,
+            store_options, max_transaction_bytes, self.transport.fetch_log,
         )
         self.server = PeerServer(self._deliver, self.runtime.handle_forward, self._read_log,
                                  node_id=self.runtime.my_id)

@@ -25,7 +25,7 @@ import json
 import logging
 import random
 import shutil
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,6 +41,7 @@ from .admin import ADMIN, PRIMARY, AdminStateMachine, NodeRecord, command
 log = logging.getLogger(__name__)
 
 Forward = Callable[[int, str, bytes], Awaitable[bytes]]
+FetchLog = Callable[[int, str, int, int], AsyncIterator[bytes]]
 
 
 def node_id_of(name: str) -> int:
@@ -97,8 +98,10 @@ class ClusterRuntime:
         timing: Timing,
         store_options: StoreOptions,
         max_transaction_bytes: int,
+        fetch_log: FetchLog | None = None,
     ) -> None:
         self.me = me
+        self.fetch_log = fetch_log
         self.my_id = node_id_of(me.name)
         self.event_storage = event_storage
         self.raft_storage = raft_storage
@@ -251,12 +254,25 @@ class ClusterRuntime:
         founders = frozenset(node_id_of(n) for n in members)
         if store.applied_index == 0 and log_store.last_index() == 0 and self._founding_member(name):
             bootstrap(log_store, founders)
-        driver = GroupDriver(name, self.my_id, log_store, ContextStateMachine(store), self.transport,  # type: ignore[arg-type]
+        fsm = ContextStateMachine(store)
+        driver = GroupDriver(name, self.my_id, log_store, fsm, self.transport,  # type: ignore[arg-type]
                              self.timing, random.Random())
+        fsm.fetch = self._fetcher(name, driver)
         service = ContextEventStore(store, ClusterWriter(self, name), self.max_transaction_bytes)
         self.contexts[name] = ContextGroup(driver, service)
         driver.start()
         log.info("context %s: replica started on %s", name, self.me.name)
+
+    def _fetcher(self, name: str, driver: GroupDriver) -> Callable[[int, int], AsyncIterator[bytes]] | None:
+        fetch_log = self.fetch_log
+        if fetch_log is None:
+            return None
+
+        def fetch(start: int, end: int) -> AsyncIterator[bytes]:
+            # The snapshot came from the leader, which holds at least `end` bytes.
+            return fetch_log(driver.leader_id, name, start, end)
+
+        return fetch
 
     def _founding_member(self, name: str) -> bool:
         """Was this node named when the context was created? Founders bootstrap the

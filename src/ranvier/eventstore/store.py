@@ -31,10 +31,13 @@ from ranvier.errors import InvalidSequence, StorageCorrupted, StorageUnavailable
 from .codec import MalformedEvent, parse_key, sequence_keys
 from .index import INDEX_FILE, Indexer, IndexDb, RecordEntries, SequenceCache, Tail
 from .records import (
+    HEADER_SIZE,
     KIND_EVENTS,
     KIND_SNAPSHOT,
     Command,
     RecordHeader,
+    checksum_ok,
+    decode_header,
     encode_body,
     encode_record,
     split_body,
@@ -255,6 +258,28 @@ class ContextStore:
                 ranges[agg] = (ranges.get(agg, (seq, 0))[0], seq)
         entries.aggregates = [(agg, first, last) for agg, (first, last) in ranges.items()]
         return entries
+
+    def install_records(self, data: bytes) -> int:
+        """Append whole records copied from another replica's log (installing a
+        snapshot: this store is a prefix of the sender's). Checksums are verified;
+        returns the bytes consumed, so a partial trailing record can be resent with
+        the next chunk. Not durable until `sync`."""
+        view = memoryview(data)
+        used = 0
+        while len(view) - used >= HEADER_SIZE:
+            header, crc = decode_header(view, used)
+            if len(view) - used < header.size:
+                break
+            if not checksum_ok(view, used, header, crc):
+                raise StorageCorrupted(f"context {self.name}: a copied record fails its checksum")
+            record = bytes(view[used : used + header.size])
+            position = self.log.append(record)
+            body = record[HEADER_SIZE:]
+            self._added(self._entries_for(position, header, split_body(body, header.count)))
+            self.applied_index = max(self.applied_index, header.log_index)
+            self.next_token = header.first_token + (header.count if header.kind == KIND_EVENTS else 0)
+            used += header.size
+        return used
 
     # -- durability and visibility ---------------------------------------------------
 

@@ -10,7 +10,11 @@ applied (with the store's verdict, e.g. AXONIQ-2000, decided on every replica al
 
 from __future__ import annotations
 
-from ranvier.errors import ErrorCode, InvalidArgument
+import asyncio
+import json
+from collections.abc import AsyncIterator, Callable
+
+from ranvier.errors import ErrorCode, InvalidArgument, StorageCorrupted
 from ranvier.eventstore import AppendResult, Command, ContextStore, decode_command, encode_command
 from ranvier.eventstore.codec import MalformedEvent
 from ranvier.raft import Snapshot
@@ -18,9 +22,14 @@ from ranvier.raft import Snapshot
 from .driver import GroupDriver
 
 
+Fetch = Callable[[int, int], AsyncIterator[bytes]]
+
+
 class ContextStateMachine:
-    def __init__(self, store: ContextStore) -> None:
+    def __init__(self, store: ContextStore, fetch: Fetch | None = None) -> None:
         self.store = store
+        # Copies [start, end) of the current leader's log (installing a snapshot).
+        self.fetch = fetch
 
     @property
     def applied_index(self) -> int:
@@ -36,19 +45,46 @@ class ContextStateMachine:
         self.store.publish()
         self.store.flush_index()
 
-    def restore(self, snapshot: Snapshot) -> None:
-        """Install a snapshot: the store must hold everything up to its index.
+    def snapshot_image(self) -> bytes:
+        """What a snapshot of this store says: where its log ends. Replicas' logs are
+        byte-identical prefixes of each other, so that position is the whole state."""
+        return json.dumps({"end": self.store.log.end}).encode()
 
-        Stores of one context are byte-identical prefixes of each other, so a
-        snapshot names a position in the leader's log and installing it means
-        copying the missing suffix. Until contexts compact their Raft logs, the only
-        snapshot a replica receives is the group's founding one (index 1, an empty
-        store), which needs no copying."""
+    def sync(self) -> None:
+        """Make everything applied durable (before the Raft log is compacted)."""
+        self.store.sync()
+
+    async def restore(self, snapshot: Snapshot) -> None:
+        """Install a snapshot: copy the missing suffix of the leader's log.
+
+        The group's founding snapshot (index 1, no data) is an empty store and needs
+        nothing. Otherwise the bytes between this store's end and the snapshot's end
+        are fetched from the leader, checked record by record, appended, and synced
+        before the Raft log is replaced by the snapshot."""
         if snapshot.data:
-            raise RuntimeError(
-                f"context {self.store.name}: installing a store snapshot from the leader is not supported yet"
-            )
+            target = int(json.loads(snapshot.data)["end"])
+            await self._copy_until(target)
         self.store.applied_index = max(self.store.applied_index, snapshot.metadata.index)
+        self.store.publish()
+        self.store.flush_index()
+
+    async def _copy_until(self, target: int) -> None:
+        if self.fetch is None:
+            raise RuntimeError(f"context {self.store.name}: no way to fetch the leader's log")
+        start = self.store.log.end
+        if start > target:
+            raise StorageCorrupted(
+                f"context {self.store.name}: local log ({start} bytes) is longer than the leader's snapshot "
+                f"({target} bytes); replicas diverged"
+            )
+        carry = b""
+        async for chunk in self.fetch(start, target):
+            data = carry + chunk
+            used = self.store.install_records(data)
+            carry = data[used:]
+        if carry or self.store.log.end != target:
+            raise StorageCorrupted(f"context {self.store.name}: copied log ends at {self.store.log.end}, not {target}")
+        await asyncio.to_thread(self.store.sync)
 
 
 class RaftWriter:

@@ -22,6 +22,7 @@ error it can retry. Proposals waiting for a leader time out (`NoLeader`).
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
 import random
 from collections import deque
@@ -91,6 +92,12 @@ class Timing:
     election_tick: int = 10  # 1-2 s without a leader before a campaign
     heartbeat_tick: int = 1
     wait_for_leader_s: float = 5.0
+    # Log compaction: once this many entries are applied beyond the last snapshot,
+    # sync the state machine, snapshot it and drop all but the last `compact_keep`
+    # entries (so briefly lagging followers still catch up from the log). This is
+    # what bounds a group's log, on disk and in memory.
+    compact_every: int = 10_000
+    compact_keep: int = 1_000
 
 
 def bootstrap(log_store: DurableLog, voters: frozenset[int]) -> None:
@@ -277,22 +284,44 @@ class GroupDriver:
         if rd.committed_entries:
             self._apply(rd.committed_entries)
         self.node.advance(rd)
+        if rd.committed_entries:
+            await self._maybe_compact()
 
     async def _persist(self, rd: Ready) -> None:
         if rd.snapshot is not None:
+            await self._restore(rd.snapshot)  # the state first: the log then says it is there
             self.log_store.apply_snapshot(rd.snapshot)
-            self._restore(rd.snapshot)
         self.log_store.append(rd.entries)
         if rd.hard_state is not None:
             self.log_store.set_hard_state(rd.hard_state)
         if rd.must_sync or rd.hard_state is not None:
             await asyncio.to_thread(self.log_store.sync)
 
-    def _restore(self, snapshot: Snapshot) -> None:
+    async def _restore(self, snapshot: Snapshot) -> None:
         restore = getattr(self.fsm, "restore", None)
         if restore is None:
             raise RuntimeError(f"group {self.group}: state machine cannot install snapshots")
-        restore(snapshot)
+        result = restore(snapshot)
+        if inspect.isawaitable(result):
+            await result
+
+    async def _maybe_compact(self) -> None:
+        """Snapshot and compact once enough is applied (see Timing.compact_every)."""
+        status = self.node.status()
+        base = self.log_store.snapshot().metadata.index
+        if status.applied - base < self.timing.compact_every:
+            return
+        image = getattr(self.fsm, "snapshot_image", None)
+        if image is None:
+            return
+        sync = getattr(self.fsm, "sync", None)
+        if sync is not None:
+            await asyncio.to_thread(sync)  # the state must be durable before entries go
+        applied = min(status.applied, self.log_store.last_index())
+        self.log_store.create_snapshot(applied, status.conf_state, image())
+        self.log_store.compact(max(base, applied - self.timing.compact_keep))
+        log.info("group %s: snapshot at %d, log compacted to %d", self.group, applied,
+                 self.log_store.first_index())
 
     def _apply(self, entries: tuple[Entry, ...]) -> None:
         for entry in entries:
