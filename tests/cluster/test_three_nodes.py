@@ -102,9 +102,16 @@ def test_three_nodes_replicate_and_survive_a_leader_kill(cluster: list[NodeProce
     follower = next(n for n in cluster if n.name != leader_name)
     AxonClient(leader.grpc_address).append_event([event(agg, 0), event(agg, 1)])
     AxonClient(follower.grpc_address).append_event([event(agg, 2)])  # forwarded to the leader
+    # Read-your-writes on any node: an aggregate read waits for the leader's commit index.
+    other = next(n for n in cluster if n not in (leader, follower))
+    for _ in range(5):
+        seq = len(AxonClient(other.grpc_address).list_aggregate_events(agg, 0, False))
+        AxonClient(follower.grpc_address).append_event([event(agg, seq)])
+        seen = AxonClient(other.grpc_address).list_aggregate_events(agg, 0, False)
+        assert [e.aggregate_sequence_number for e in seen] == list(range(seq + 1))
     for node in cluster:
-        wait_until(lambda n=node: AxonClient(n.grpc_address).get_last_token() == 2, what=f"{node.name} applied")
-        assert [e.aggregate_sequence_number for e in AxonClient(node.grpc_address).list_aggregate_events(agg, 0, False)] == [0, 1, 2]
+        wait_until(lambda n=node: AxonClient(n.grpc_address).get_last_token() == 7, what=f"{node.name} applied")
+        assert [e.aggregate_sequence_number for e in AxonClient(node.grpc_address).list_aggregate_events(agg, 0, False)] == list(range(8))
     assert len({segments(n) for n in cluster}) == 1
 
     # kill -9 the leader: the other two elect a new one and keep accepting appends.
@@ -117,9 +124,9 @@ def test_three_nodes_replicate_and_survive_a_leader_kill(cluster: list[NodeProce
             print(n.name, get_json(n.http_url + "/internal/raft/status"))
             print(n.log_tail(30))
         raise
-    AxonClient(rest[0].grpc_address).append_event([event(agg, 3)])
+    AxonClient(rest[0].grpc_address).append_event([event(agg, 8)])
     # The killed node comes back on its files and catches up.
     leader.start()
     for node in cluster:
-        wait_until(lambda n=node: AxonClient(n.grpc_address).get_last_token() == 3, what=f"{node.name} caught up")
+        wait_until(lambda n=node: AxonClient(n.grpc_address).get_last_token() == 8, what=f"{node.name} caught up")
     assert len({segments(n) for n in cluster}) == 1

@@ -83,6 +83,11 @@ class ClusterWriter:
         assert isinstance(result, AppendResult)
         return result
 
+    async def read_barrier(self) -> None:
+        driver = self.runtime._driver(self.context)
+        if driver is not None:
+            await driver.read_barrier()
+
     async def close(self) -> None:
         return None
 

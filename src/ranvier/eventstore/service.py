@@ -66,6 +66,14 @@ class ContextEventStore:
 
     # -- reads -----------------------------------------------------------------------
 
+    async def read_barrier(self) -> None:
+        """Wait until this replica has applied every write acknowledged so far, so an
+        aggregate read here sees the client's own writes wherever it appended them.
+        A single node's writer is the log itself: nothing to wait for."""
+        barrier = getattr(self.writer, "read_barrier", None)
+        if barrier is not None:
+            await barrier()
+
     def aggregate_events(
         self, aggregate_id: str, initial_sequence: int, max_sequence: int, allow_snapshots: bool, min_token: int = 0
     ) -> Iterator[bytes]:

@@ -110,6 +110,7 @@ class EventStoreService:
         self, request: event_pb2.GetAggregateEventsRequest, context: grpc.aio.ServicerContext
     ) -> AsyncIterator[bytes]:
         store = self._store(context)
+        await store.read_barrier()
         events = store.aggregate_events(
             request.aggregate_id, request.initial_sequence, request.max_sequence, request.allow_snapshots,
             request.min_token,
@@ -122,6 +123,7 @@ class EventStoreService:
         self, request: event_pb2.GetAggregateSnapshotsRequest, context: grpc.aio.ServicerContext
     ) -> AsyncIterator[bytes]:
         store = self._store(context)
+        await store.read_barrier()
         for raw in store.snapshots(
             request.aggregate_id, request.initial_sequence, request.max_sequence, request.max_results
         ):
@@ -131,7 +133,9 @@ class EventStoreService:
     async def read_highest_sequence_nr(
         self, request: event_pb2.ReadHighestSequenceNrRequest, context: grpc.aio.ServicerContext
     ) -> event_pb2.ReadHighestSequenceNrResponse:
-        highest = self._store(context).highest_sequence(request.aggregate_id, request.from_sequence_nr)
+        store = self._store(context)
+        await store.read_barrier()
+        highest = store.highest_sequence(request.aggregate_id, request.from_sequence_nr)
         return event_pb2.ReadHighestSequenceNrResponse(to_sequence_nr=highest)
 
     # -- tokens ----------------------------------------------------------------------
@@ -164,6 +168,8 @@ class EventStoreService:
             if first is None:
                 return
             check_parsed(first)
+            if first.force_read_from_leader:
+                await store.read_barrier()
             tracker = _Tracker(store, first, self.options, context)
             await tracker.run(requests)
         except RanvierError as exc:

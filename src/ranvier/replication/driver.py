@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
+import os
 import random
 from collections import deque
 from collections.abc import Callable
@@ -144,6 +145,9 @@ class GroupDriver:
         self.role = StateType.FOLLOWER
         self._ticks_due = 0
         self._unreachable: set[int] = set()
+        self._read_requests: list[bytes] = []
+        self._reads: dict[bytes, asyncio.Future[int]] = {}
+        self._applied_waiters: list[tuple[int, asyncio.Future[None]]] = []
         self.failed: str | None = None
         self._task: asyncio.Task[None] | None = None
         self._ticker: asyncio.Task[None] | None = None
@@ -203,6 +207,27 @@ class GroupDriver:
                 f"{self.timing.wait_for_leader_s:.1f} s; a majority of its nodes may be down"
             ) from None
 
+    async def read_barrier(self) -> None:
+        """Return once this replica has applied everything committed when the call
+        began (Raft §6.4 ReadIndex): reads after it see every acknowledged write,
+        on a follower as on the leader. Raises NoLeader after wait_for_leader_s."""
+        await self._await_leader()
+        ctx = os.urandom(12)
+        future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        self._reads[ctx] = future
+        self._read_requests.append(ctx)
+        self._wake.set()
+        try:
+            index = await asyncio.wait_for(future, self.timing.wait_for_leader_s)
+        except TimeoutError:
+            raise NoLeader(f"no read index from the leader of {self.group} in time") from None
+        finally:
+            self._reads.pop(ctx, None)
+        if self.node.status().applied < index:
+            waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            self._applied_waiters.append((index, waiter))
+            await waiter
+
     def report_unreachable(self, node_id: int) -> None:
         """The transport could not reach `node_id`: stop pipelining to it (stepped in
         at the next turn, never between a Ready and its advance)."""
@@ -250,6 +275,9 @@ class GroupDriver:
         for node_id in self._unreachable:
             self.node.report_unreachable(node_id)
         self._unreachable.clear()
+        for ctx in self._read_requests:
+            self.node.read_index(ctx)
+        self._read_requests.clear()
         while self._inbox:
             message = self._inbox.popleft()
             try:
@@ -281,10 +309,15 @@ class GroupDriver:
         await self._persist(rd)
         for message in rd.messages:
             self.transport.send(self.group, message)
+        for state in rd.read_states:
+            future = self._reads.get(state.request_ctx)
+            if future is not None and not future.done():
+                future.set_result(state.index)
         if rd.committed_entries:
             self._apply(rd.committed_entries)
         self.node.advance(rd)
         if rd.committed_entries:
+            self._wake_applied(rd.committed_entries[-1].index)
             await self._maybe_compact()
 
     async def _persist(self, rd: Ready) -> None:
@@ -304,6 +337,16 @@ class GroupDriver:
         result = restore(snapshot)
         if inspect.isawaitable(result):
             await result
+
+    def _wake_applied(self, applied: int) -> None:
+        waiting = []
+        for index, waiter in self._applied_waiters:
+            if index <= applied:
+                if not waiter.done():
+                    waiter.set_result(None)
+            else:
+                waiting.append((index, waiter))
+        self._applied_waiters = waiting
 
     async def _maybe_compact(self) -> None:
         """Snapshot and compact once enough is applied (see Timing.compact_every)."""
