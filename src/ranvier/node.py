@@ -128,6 +128,14 @@ class Node:
         self.check_context(context)
         raise ContextNotFound(f"Context {context} not found on this node")
 
+    def serving_node_for(self, context: str) -> tuple[str, int, int, str] | None:
+        """Where a client of `context` should connect when this node does not serve
+        it: (host, gRPC port, HTTP port, name) of a connected member; None to answer
+        with this node (it serves the context, or no member is known)."""
+        if self.cluster is None or context in self.stores:
+            return None
+        return self.cluster.serving_node_for(context)
+
     def check_context(self, context: str) -> None:
         if context in self.failed_contexts:
             raise StorageUnavailable(f"context {context} is not served: {self.failed_contexts[context]}")
@@ -198,6 +206,8 @@ class Node:
         self.settings.event_storage.mkdir(parents=True, exist_ok=True)
         if self.cluster is not None:
             await self.cluster.start()
+            from ranvier.cluster.autocluster import start_autocluster
+            self.autocluster_task = start_autocluster(self)  # autocluster.first/contexts, on a clean node
         else:
             for context in self._load_state():
                 self._local_contexts.append(context)

@@ -34,6 +34,9 @@ def get_json(url: str) -> object:
         return json.loads(response.read())
 
 
+_RUNNING: list[NodeProcess] = []  # the current cluster, for diagnostics on a timeout
+
+
 def wait_until(condition: Callable[[], bool], timeout: float = 30.0, what: str = "condition") -> None:
     deadline = time.monotonic() + timeout
     while True:
@@ -42,7 +45,14 @@ def wait_until(condition: Callable[[], bool], timeout: float = 30.0, what: str =
                 return
         except OSError:
             pass
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        if time.monotonic() > deadline:
+            for node in _RUNNING:
+                try:
+                    print(node.name, get_json(node.http_url + "/internal/raft/status"))
+                except OSError as exc:
+                    print(node.name, "unreachable:", exc)
+                print(node.log_tail(15))
+            raise AssertionError(f"timed out waiting for {what}")
         time.sleep(0.1)
 
 
@@ -72,6 +82,7 @@ def cluster(tmp_path: Path) -> Iterator[list[NodeProcess]]:
             "axoniq.axonserver.replication.log-storage-folder": str(tmp_path / name / "log"),
         })
         nodes.append(node)
+    _RUNNING[:] = nodes
     try:
         for node in nodes:
             node.start()
@@ -130,3 +141,50 @@ def test_three_nodes_replicate_and_survive_a_leader_kill(cluster: list[NodeProce
     for node in cluster:
         wait_until(lambda n=node: AxonClient(n.grpc_address).get_last_token() == 8, what=f"{node.name} caught up")
     assert len({segments(n) for n in cluster}) == 1
+
+
+def test_context_on_two_nodes_and_client_direction(cluster: list[NodeProcess]) -> None:
+    import grpc
+    from axonclient.protos import control_pb2, control_pb2_grpc
+
+    n1, n2, n3 = cluster
+    done = cli("register-context", "-S", n1.http_url, "-c", "orders", "-n", "n2,n3")
+    assert done.returncode == 0, done.stderr
+    wait_until(lambda: all(group_status(n, "orders").get("voters") == ["n2", "n3"] for n in (n2, n3)),
+               what="orders on n2 and n3")
+    assert group_status(n1, "orders") == {}
+
+    def platform_server(node: NodeProcess) -> control_pb2.PlatformInfo:
+        with grpc.insecure_channel(node.grpc_address) as channel:
+            return control_pb2_grpc.PlatformServiceStub(channel).GetPlatformServer(
+                control_pb2.ClientIdentification(client_id="c", component_name="app"),
+                metadata=[("axoniq-context", "orders")])
+
+    # n1 does not serve `orders`: it sends the client to a node that does.
+    info = platform_server(n1)
+    assert not info.same_connection
+    assert info.primary.node_name in ("n2", "n3")
+    assert info.primary.grpc_port in (n2.grpc_port, n3.grpc_port)
+    assert platform_server(n2).same_connection
+
+    # Appends on the directed node work; n1 answers AXONIQ-1400 for that context.
+    agg = str(uuid4())
+    target = n2 if info.primary.node_name == "n2" else n3
+    with grpc.insecure_channel(target.grpc_address) as channel:
+        from axonclient.protos import event_pb2_grpc
+
+        stub = event_pb2_grpc.EventStoreStub(channel)
+        stub.AppendEvent(iter([event(agg, 0).to_grpc()]), metadata=[("axoniq-context", "orders")])
+    with grpc.insecure_channel(n1.grpc_address) as channel:
+        from axonclient.protos import event_pb2, event_pb2_grpc
+
+        with pytest.raises(grpc.RpcError) as refused:
+            event_pb2_grpc.EventStoreStub(channel).GetLastToken(
+                event_pb2.GetLastTokenRequest(), metadata=[("axoniq-context", "orders")])
+    assert refused.value.details().startswith("[AXONIQ-1400]")
+
+    # Remove n3 from `orders`: its replica goes away, n2 carries on alone.
+    done = cli("delete-node-from-context", "-S", n1.http_url, "-c", "orders", "-n", "n3")
+    assert done.returncode == 0, done.stderr
+    wait_until(lambda: group_status(n2, "orders").get("voters") == ["n2"], what="n3 removed from orders")
+    wait_until(lambda: not (n3.data_dir / "orders").exists(), what="n3's orders data removed")

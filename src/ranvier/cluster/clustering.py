@@ -124,6 +124,20 @@ class Clustering:
         members = {node: PRIMARY for node in (nodes or [self.me.name])}
         await self.change("create_context", name=name, members=members)
 
+    def serving_node_for(self, context: str) -> tuple[str, int, int, str] | None:
+        """A member of `context` for a client to use: the leader if reachable, else
+        any reachable member (Axon directs clients to a node serving their context)."""
+        config = self.runtime.admin_fsm.config
+        ctx = config.contexts.get(context)
+        if ctx is None:
+            return None
+        leader = self.runtime.leader_name(context)
+        for name in sorted(ctx.members, key=lambda n: n != leader):
+            record = config.nodes.get(name)
+            if record is not None and self.transport.is_connected(node_id_of(name)):
+                return record.host_name, record.grpc_port, record.http_port, record.name
+        return None
+
     def nodes(self) -> list[dict[str, object]]:
         out = []
         for record in sorted(self.runtime.admin_fsm.config.nodes.values(), key=lambda r: r.name):

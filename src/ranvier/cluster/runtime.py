@@ -244,7 +244,7 @@ class ClusterRuntime:
                 self._open_context(name, config.contexts[name].members)
             for name in sorted(set(self.contexts) - mine):
                 if config.nodes and self.me.name in config.nodes:
-                    await self._close_context(name, delete=True)
+                    await self._leave_context(name)
             for name, members in [(ADMIN, config.contexts.get(ADMIN))] + [
                 (c, config.contexts[c]) for c in sorted(self.contexts)
             ]:
@@ -284,6 +284,22 @@ class ClusterRuntime:
         group; members added later start empty and are caught up by the leader."""
         founders = self.admin_fsm.founders.get(name, ())
         return self.me.name in founders
+
+    async def _leave_context(self, name: str) -> None:
+        """This node was removed from `name` in the configuration. Its replica must
+        help commit its own removal (in a two-member group the leader needs it), so:
+        a leader hands over first; a follower leaves once the leader has stopped
+        talking to it (the removal is applied there) for a few election timeouts."""
+        driver = self.contexts[name].driver
+        if driver.is_leader:
+            progress = driver.node.raft.trk.progress
+            others = [(p.match, nid) for nid, p in progress.items() if nid != self.my_id]
+            if others:
+                driver.transfer_leader(max(others)[1])
+                return
+        quiet_for = asyncio.get_running_loop().time() - driver.last_heard
+        if quiet_for > 3 * 2 * self.timing.election_tick * self.timing.tick_s:
+            await self._close_context(name, delete=True)
 
     async def _close_context(self, name: str, delete: bool = False) -> None:
         group = self.contexts.pop(name, None)

@@ -172,8 +172,14 @@ class PlatformService:
     async def get_platform_server(
         self, request: control_pb2.ClientIdentification, context: grpc.aio.ServicerContext
     ) -> control_pb2.PlatformInfo:
-        self.node.check_context(context_name(context))
-        return control_pb2.PlatformInfo(primary=self.node_info(), same_connection=True)
+        ctx = context_name(context)
+        elsewhere = self.node.serving_node_for(ctx)
+        if elsewhere is None:
+            self.node.check_context(ctx)
+            return control_pb2.PlatformInfo(primary=self.node_info(), same_connection=True)
+        host, grpc_port, http_port, name = elsewhere
+        info = control_pb2.NodeInfo(host_name=host, grpc_port=grpc_port, http_port=http_port, node_name=name)
+        return control_pb2.PlatformInfo(primary=info, same_connection=False)
 
     async def open_stream(
         self, requests: AsyncIterator[object], context: grpc.aio.ServicerContext

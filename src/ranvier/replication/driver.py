@@ -145,6 +145,7 @@ class GroupDriver:
         self.role = StateType.FOLLOWER
         self._ticks_due = 0
         self._unreachable: set[int] = set()
+        self.last_heard = 0.0  # loop time of the last message from a peer
         self._read_requests: list[bytes] = []
         self._reads: dict[bytes, asyncio.Future[int]] = {}
         self._applied_waiters: list[tuple[int, asyncio.Future[None]]] = []
@@ -180,6 +181,7 @@ class GroupDriver:
 
     def receive(self, message: Message) -> None:
         """A message from a peer (called by the transport, on the loop thread)."""
+        self.last_heard = asyncio.get_running_loop().time()
         self._inbox.append(message)
         self._wake.set()
 
