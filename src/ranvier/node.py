@@ -16,11 +16,13 @@ import os
 import re
 import signal
 import time
+import uuid
 from pathlib import Path
 
 import grpc
 
 from ranvier import __version__
+from ranvier._pb import control_pb2
 from ranvier.cluster.admin import NodeRecord
 from ranvier.cluster.clustering import Clustering
 from ranvier.errors import ContextNotFound, ErrorCode, RanvierError, StorageCorrupted, StorageUnavailable
@@ -55,6 +57,8 @@ class Node:
         # every other node is clustered: contexts are Raft groups, `_admin` holds the
         # configuration, and the node waits for init-cluster or register-node.
         self.cluster: Clustering | None = None if settings.standalone else self._clustering()
+        if self.cluster is not None:
+            self.cluster.runtime.context_closed.append(self._reconnect_clients)
         self.clients = ClientRegistry()
         self.messaging = Messaging(MessagingOptions(
             default_command_timeout_ms=settings.default_command_timeout_ms,
@@ -95,6 +99,13 @@ class Node:
         )
         return Clustering(me, s.bind_address, s.event_storage, s.log_storage_folder, timing,
                           self._store_options(), s.max_transaction_size)
+
+    def _reconnect_clients(self, context: str) -> None:
+        """This node stopped serving `context`: its clients reconnect elsewhere
+        (RequestReconnect; they go back through GetPlatformServer)."""
+        for client in self.clients.in_context(context):
+            self.clients.send(client, control_pb2.PlatformOutboundInstruction(
+                request_reconnect=control_pb2.RequestReconnect(), instruction_id=uuid.uuid4().hex))
 
     def _store_options(self) -> StoreOptions:
         return StoreOptions(

@@ -183,8 +183,36 @@ def test_context_on_two_nodes_and_client_direction(cluster: list[NodeProcess]) -
                 event_pb2.GetLastTokenRequest(), metadata=[("axoniq-context", "orders")])
     assert refused.value.details().startswith("[AXONIQ-1400]")
 
-    # Remove n3 from `orders`: its replica goes away, n2 carries on alone.
+    # A client of `orders` connected to n3 keeps its control stream open.
+    import queue
+    import threading
+
+    outbound: queue.Queue[control_pb2.PlatformInboundInstruction | None] = queue.Queue()
+    outbound.put(control_pb2.PlatformInboundInstruction(
+        register=control_pb2.ClientIdentification(client_id="app-1", component_name="app"), instruction_id="r1"))
+    channel = grpc.insecure_channel(n3.grpc_address)
+    stream = control_pb2_grpc.PlatformServiceStub(channel).OpenStream(
+        iter(outbound.get, None), metadata=[("axoniq-context", "orders")])
+    received: queue.Queue[control_pb2.PlatformOutboundInstruction] = queue.Queue()
+
+    def drain() -> None:
+        try:
+            for message in stream:
+                received.put(message)
+        except grpc.RpcError:
+            pass  # the channel closes at the end of the test
+
+    threading.Thread(target=drain, daemon=True).start()
+    assert received.get(timeout=10).ack.instruction_id == "r1"
+
+    # Remove n3 from `orders`: its replica goes away, n2 carries on alone, and n3's
+    # client of `orders` is told to reconnect.
     done = cli("delete-node-from-context", "-S", n1.http_url, "-c", "orders", "-n", "n3")
     assert done.returncode == 0, done.stderr
     wait_until(lambda: group_status(n2, "orders").get("voters") == ["n2"], what="n3 removed from orders")
     wait_until(lambda: not (n3.data_dir / "orders").exists(), what="n3's orders data removed")
+    instruction = received.get(timeout=10)
+    while instruction.WhichOneof("request") != "request_reconnect":
+        instruction = received.get(timeout=10)
+    outbound.put(None)
+    channel.close()

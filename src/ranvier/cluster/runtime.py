@@ -123,6 +123,8 @@ class ClusterRuntime:
         self._known_addresses: dict[int, str] = {}
         self._reconcile_task: asyncio.Task[None] | None = None
         self.admin_fsm.listeners.append(self._schedule_reconcile)
+        # Told the name of each context this node stops serving (its clients must go).
+        self.context_closed: list[Callable[[str], None]] = []
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -305,6 +307,8 @@ class ClusterRuntime:
         group = self.contexts.pop(name, None)
         if group is None:
             return
+        for listener in list(self.context_closed):
+            listener(name)
         await group.driver.stop()
         await group.service.close()
         if delete:
