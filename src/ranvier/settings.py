@@ -48,6 +48,9 @@ class NodeSettings:
     heartbeat_timeout_ms: int = 300
     min_election_timeout_ms: int = 1_000
     wait_for_leader_timeout_ms: int = 5_000
+    # Autocluster (axoniq.axonserver.autocluster.first / .contexts)
+    autocluster_first: str | None = None
+    autocluster_contexts: tuple[str, ...] = ()
 
 
 def settings_from(config: Config) -> NodeSettings:
@@ -84,4 +87,6 @@ def settings_from(config: Config) -> NodeSettings:
         heartbeat_timeout_ms=config.cluster.heartbeat_timeout_ms,
         min_election_timeout_ms=config.cluster.min_election_timeout_ms,
         wait_for_leader_timeout_ms=config.cluster.wait_for_leader_timeout_ms,
+        autocluster_first=config.cluster.autocluster_first,
+        autocluster_contexts=tuple(config.cluster.autocluster_contexts),
     )
