@@ -9,12 +9,13 @@ Maven cannot download the dependencies the build fixture fails and says so.
 
 from __future__ import annotations
 
-import os
+import contextlib
 import re
 import shutil
 import subprocess
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,7 +26,7 @@ from ranvier.testing.nodes import NodeProcess
 JAVA_DIR = Path(__file__).resolve().parents[2] / "interop" / "java"
 JAR = JAVA_DIR / "target" / "ranvier-interop.jar"
 BUILD_TIMEOUT = 900.0  # a first build downloads about 50 MB from Maven Central
-RUN_TIMEOUT = 240.0
+RUN_TIMEOUT = 300.0
 
 # Every check the scenario prints, in order (InteropApp.run).
 CHECKS = [
@@ -51,6 +52,10 @@ CHECKS = [
     "rest_pause_processor",
     "rest_start_processor",
     "close_then_command_fails",
+    "reconnect_after_node_restart",
+    "commands_after_node_restart",
+    "tracking_after_node_restart",
+    "query_after_node_restart",
     "reload_in_new_instance",
     "tracking_replay_in_new_instance",
 ]
@@ -132,27 +137,68 @@ class AppRun:
         )
 
 
-def run_app(jar: Path, node: NodeProcess, *extra: str) -> AppRun:
+def run_app(jar: Path, node: NodeProcess, restart_node: Callable[[], None] | None = None) -> AppRun:
+    """Run the scenario; with `restart_node`, call it when the app pauses for it
+    (`PAUSE` on stdout) and let the app go on with a line on its stdin."""
     command = [
-        "java", "-Dinterop.wait-seconds=20", f"-Dinterop.timeout-seconds={RUN_TIMEOUT - 20:.0f}", *extra,
+        "java", "-Dinterop.wait-seconds=20", f"-Dinterop.timeout-seconds={RUN_TIMEOUT - 20:.0f}",
+        f"-Dinterop.restart-handshake={'true' if restart_node else 'false'}",
         "-jar", str(jar), node.grpc_address, node.http_url,
     ]
     started = time.monotonic()
+    process = subprocess.Popen(
+        command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    out: list[str] = []
+    err: list[str] = []
+    paused = threading.Event()
+
+    def read_stdout() -> None:
+        assert process.stdout is not None
+        for line in process.stdout:
+            out.append(line)
+            if line.startswith("PAUSE"):
+                paused.set()
+
+    def read_stderr() -> None:
+        assert process.stderr is not None
+        for line in process.stderr:
+            err.append(line)
+
+    readers = [threading.Thread(target=read_stdout, daemon=True), threading.Thread(target=read_stderr, daemon=True)]
+    for reader in readers:
+        reader.start()
+    deadline = started + RUN_TIMEOUT
     try:
-        result = subprocess.run(
-            command, capture_output=True, text=True, timeout=RUN_TIMEOUT, env=dict(os.environ),
-        )
-        stdout, stderr, code = result.stdout, result.stderr, result.returncode
-    except subprocess.TimeoutExpired as exc:
-        out = exc.stdout.decode(errors="replace") if isinstance(exc.stdout, bytes) else (exc.stdout or "")
-        err = exc.stderr.decode(errors="replace") if isinstance(exc.stderr, bytes) else (exc.stderr or "")
-        stdout, stderr, code = out, err, -1
+        if restart_node is not None:
+            while not paused.wait(0.2) and process.poll() is None and time.monotonic() < deadline:
+                pass
+            if paused.is_set():
+                out.append(f"TEST restarting the node ({node.grpc_address})\n")
+                restart_node()
+                out.append("TEST node restarted\n")
+            assert process.stdin is not None
+            with contextlib.suppress(BrokenPipeError, OSError):
+                process.stdin.write("go\n")
+                process.stdin.flush()
+        code = process.wait(timeout=max(1.0, deadline - time.monotonic()))
+    except subprocess.TimeoutExpired:
+        process.kill()
+        code = process.wait()
+        out.append(f"TEST killed the app after {RUN_TIMEOUT:.0f}s\n")
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        for reader in readers:
+            reader.join(5)
+    stdout = "".join(out)
     checks: dict[str, str] = {}
     for line in stdout.splitlines():
         match = re.match(r"CHECK (\w+)=(.*)$", line)
         if match:
             checks[match.group(1)] = match.group(2)
-    return AppRun(code, checks, stdout, stderr, node.log_tail(60), time.monotonic() - started)
+    return AppRun(code, checks, stdout, "".join(err), node.log_tail(60), time.monotonic() - started)
 
 
 @pytest.fixture(scope="module")
@@ -162,8 +208,13 @@ def app_run(
     """The scenario run once against a fresh standalone node."""
     node = NodeProcess(tmp_path_factory.mktemp("interop-java"))
     node.start()
+
+    def restart_node() -> None:
+        node.kill()  # SIGKILL, as in a crash
+        node.start()
+
     try:
-        run = run_app(interop_jar, node)
+        run = run_app(interop_jar, node, restart_node)
         _report(pytestconfig, f"interop/java: scenario ran in {run.seconds:.1f}s against {node.grpc_address}")
         yield run
     finally:

@@ -31,6 +31,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.stream.Collectors;
 import org.axonframework.axonserver.connector.AxonServerConfiguration;
+import org.axonframework.commandhandling.NoHandlerForCommandException;
 import org.axonframework.commandhandling.SimpleCommandBus;
 import org.axonframework.commandhandling.gateway.CommandGateway;
 import org.axonframework.common.transaction.NoTransactionManager;
@@ -135,7 +136,7 @@ public final class InteropApp {
         return JacksonSerializer.defaultSerializer();
     }
 
-    private Configuration start(String component) {
+    private Configuration start(String component) throws Exception {
         AxonServerConfiguration server = AxonServerConfiguration.builder()
                 .servers(servers)
                 .context(context)
@@ -169,7 +170,41 @@ public final class InteropApp {
         }
         Configuration configuration = configurer.buildConfiguration();
         configuration.start();
+        awaitSubscriptions(configuration);
         return configuration;
+    }
+
+    /**
+     * Axon subscribes handlers asynchronously (start() does not wait for the node's
+     * acknowledgements, with Axon Server either), so a command sent right after start
+     * may find no handler yet. Wait until the node routes a command and a query to us:
+     * an Audit of an aggregate that does not exist fails in the handler, not with
+     * "no handler"; FindAccount of an unknown id answers null.
+     */
+    private void awaitSubscriptions(Configuration configuration) throws Exception {
+        long t0 = System.nanoTime();
+        String nobody = "nobody-" + UUID.randomUUID();
+        String[] last = {"nothing tried"};
+        boolean ready = waitFor(() -> {
+            try {
+                configuration.commandGateway().send(new Audit(nobody)).get(5, TimeUnit.SECONDS);
+            } catch (ExecutionException e) {
+                if (e.getCause() instanceof NoHandlerForCommandException) {
+                    last[0] = describe(e.getCause());
+                    return false;
+                }
+            }
+            try {
+                configuration.queryGateway().query(new FindAccount(nobody), ResponseTypes.instanceOf(AccountView.class))
+                        .get(5, TimeUnit.SECONDS);
+                return true;
+            } catch (ExecutionException e) {
+                last[0] = describe(e.getCause());
+                return false;
+            }
+        });
+        line("INFO handlers " + (ready ? "routed" : "NOT routed (" + last[0] + ")") + " after "
+                + (System.nanoTime() - t0) / 1_000_000 + "ms");
     }
 
     // ---------------------------------------------------------------- scenario
@@ -371,6 +406,10 @@ public final class InteropApp {
             return "rejected with " + describe(error);
         });
 
+        if (Boolean.getBoolean("interop.restart-handshake")) {
+            afterNodeRestart(commands, queries, projection, ids, events, alice, run);
+        }
+
         long stop = System.nanoTime();
         config.shutdown();
         line("INFO shutdown in " + (System.nanoTime() - stop) / 1_000_000 + "ms");
@@ -397,6 +436,60 @@ public final class InteropApp {
         } finally {
             second.shutdown();
         }
+    }
+
+    // ---------------------------------------------------------------- node restart
+
+    /**
+     * {@code -Dinterop.restart-handshake=true}: print {@code PAUSE}, wait for a line on
+     * stdin (meanwhile the caller kills and restarts the node on the same ports and
+     * files), then check that this application reconnected and carries on.
+     */
+    private void afterNodeRestart(CommandGateway commands, QueryGateway queries, Projection projection,
+                                  Set<String> ids, int[] events, String alice, String run) throws Exception {
+        line("PAUSE restart the node, then send a line on stdin");
+        String answer = new java.io.BufferedReader(new java.io.InputStreamReader(System.in)).readLine();
+        line("INFO resumed: " + answer);
+        Duration reconnect = WAIT.multipliedBy(2);
+        check("reconnect_after_node_restart", () -> {
+            long t0 = System.nanoTime();
+            Object[] last = new Object[1];
+            boolean ok = waitFor(reconnect, () -> {
+                try {
+                    last[0] = commands.send(new Audit(alice)).get(5, TimeUnit.SECONDS);
+                    return true;
+                } catch (ExecutionException | TimeoutException e) {
+                    last[0] = e instanceof ExecutionException ? describe(e.getCause()) : "timeout";
+                    return false;
+                }
+            });
+            expect(ok, "no command got through within " + reconnect.toSeconds() + "s; last: " + last[0]);
+            AuditResult audit = (AuditResult) last[0];
+            expect(audit.balance() == 150 && audit.events() == 5, "expected balance 150 after 5 events, got "
+                    + audit);
+            return "first command through after " + (System.nanoTime() - t0) / 1_000_000 + "ms";
+        });
+        String dave = "dave-" + run;
+        check("commands_after_node_restart", () -> {
+            Object created = send(commands, new CreateAccount(dave, 7));
+            ids.add(dave);
+            events[0]++;
+            expect(dave.equals(created), "expected " + dave + ", got " + created);
+            return null;
+        });
+        check("tracking_after_node_restart", () -> {
+            int expected = events[0];
+            boolean caughtUp = waitFor(reconnect, () -> projection.handledFor(ids) >= expected);
+            expect(caughtUp && projection.handledFor(ids) == expected,
+                    "processor handled " + projection.handledFor(ids) + " of " + expected + " events");
+            return null;
+        });
+        check("query_after_node_restart", () -> {
+            AccountView view = queries.query(new FindAccount(dave), ResponseTypes.instanceOf(AccountView.class))
+                    .get(WAIT.toSeconds(), TimeUnit.SECONDS);
+            expect(view != null && view.balance() == 7, "expected " + dave + " with balance 7, got " + view);
+            return null;
+        });
     }
 
     // ---------------------------------------------------------------- the node's REST API
@@ -521,7 +614,11 @@ public final class InteropApp {
     }
 
     private static boolean waitFor(ThrowingCondition condition) throws Exception {
-        long deadline = System.nanoTime() + WAIT.toNanos();
+        return waitFor(WAIT, condition);
+    }
+
+    private static boolean waitFor(Duration limit, ThrowingCondition condition) throws Exception {
+        long deadline = System.nanoTime() + limit.toNanos();
         while (true) {
             if (condition.test()) {
                 return true;
