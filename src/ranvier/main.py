@@ -16,6 +16,7 @@ USAGE = """usage: ranvier <command> [options]
 commands:
   server [--property=value ...]   start a node (Axon Server property names; see README)
   bench [options]                 run the benchmark suite and print its table
+  dev-cluster [--nodes 3]         start a local cluster of N nodes, already initialised
 """
 
 
@@ -31,6 +32,10 @@ def main(argv: list[str] | None = None) -> int:
         from ranvier.bench.main import main as bench_main
 
         return bench_main(rest)
+    if command == "dev-cluster":
+        from ranvier.devcluster import main as dev_cluster_main
+
+        return dev_cluster_main(rest)
     print(f"ranvier: unknown command {command!r}\n\n{USAGE}", file=sys.stderr)
     return 2
 
