@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from ranvier.cluster.autocluster import parse_first, plan_for
 from ranvier.testing.nodes import NodeProcess
 
 FAST_RAFT = {
@@ -58,6 +59,16 @@ def group_status(node: NodeProcess, group: str) -> dict[str, object]:
 
 def members(node: NodeProcess) -> dict[str, list[str]]:
     return {c["context"]: sorted(c["nodes"]) for c in get_json(node.http_url + "/v1/public/context")}  # type: ignore[union-attr]
+
+
+def test_first_names_host_and_port() -> None:
+    assert parse_first("node1") == ("node1", 8224)
+    assert parse_first("node1.example.com:8225") == ("node1.example.com", 8225)
+    assert plan_for("node1", ("_admin", "default", "default"), "node1", 8224).founder
+    assert plan_for("node1", (), "node1.example.com", 8224).founder
+    assert not plan_for("node1:8225", (), "node1", 8224).founder
+    assert not plan_for("localhost", ("_admin",), "node2", 8224).founder
+    assert plan_for("n1", ("_admin", "default", "orders", "default"), "n2", 8224).contexts == ("default", "orders")
 
 
 @pytest.fixture(scope="module")
