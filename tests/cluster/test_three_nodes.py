@@ -136,8 +136,12 @@ def test_three_nodes_replicate_and_survive_a_leader_kill(cluster: list[NodeProce
             print(n.log_tail(30))
         raise
     AxonClient(rest[0].grpc_address).append_event([event(agg, 8)])
-    # The killed node comes back on its files and catches up.
+    # The killed node comes back on its files, knows the full membership (not just
+    # the founding member: a regression that let a restarted node elect itself), and
+    # catches up.
     leader.start()
+    assert group_status(leader, "default")["voters"] == ["n1", "n2", "n3"]
+    assert group_status(leader, "_admin")["voters"] == ["n1", "n2", "n3"]
     for node in cluster:
         wait_until(lambda n=node: AxonClient(n.grpc_address).get_last_token() == 8, what=f"{node.name} caught up")
     assert len({segments(n) for n in cluster}) == 1

@@ -98,3 +98,17 @@ def test_installed_snapshot_replaces_the_log(tmp_path: Path) -> None:
     log = DurableLog(tmp_path)
     assert (log.first_index(), log.last_index()) == (101, 101)
     assert log.term(100) == 7
+
+
+def test_membership_survives_restart_beyond_the_snapshot(tmp_path: Path) -> None:
+    log = DurableLog(tmp_path)
+    from ranvier.raft import Snapshot, SnapshotMetadata
+
+    log.apply_snapshot(Snapshot(SnapshotMetadata(1, 1, ConfState(voters=frozenset({1}))), b""))
+    log.save_conf_state(5, ConfState(voters=frozenset({1, 2, 3})))
+    log.close()
+    log = DurableLog(tmp_path)
+    assert log.initial_state()[1] == ConfState(voters=frozenset({1, 2, 3}))
+    # A later snapshot that carries its own membership takes over.
+    log.apply_snapshot(Snapshot(SnapshotMetadata(9, 2, ConfState(voters=frozenset({2, 3}))), b""))
+    assert log.initial_state()[1] == ConfState(voters=frozenset({2, 3}))

@@ -43,7 +43,7 @@ class Clustering:
         self._seeds: dict[int, str] = {}
         self.transport = GrpcTransport(node_id_of(me.name), self._address_of, self._unreachable)
         self.runtime = ClusterRuntime(
-            me, event_storage, raft_storage, self.transport, self.transport.forward, timing,
+            me, event_storage, raft_storage, self.transport, self._forward, timing,
             store_options, max_transaction_bytes, self.transport.fetch_log,
         )
         self.server = PeerServer(self._deliver, self.runtime.handle_forward, self._read_log,
@@ -59,6 +59,11 @@ class Clustering:
         await self.transport.close()
 
     # -- plumbing ------------------------------------------------------------------------
+
+    async def _forward(self, node_id: int, group: str, data: bytes) -> bytes:
+        # Bounded like a local wait for a leader: a leader that stopped answering (a
+        # frozen process, a partition) must not hold the client past that.
+        return await self.transport.forward(node_id, group, data, timeout=self.runtime.timing.wait_for_leader_s)
 
     def _address_of(self, node_id: int) -> str | None:
         return self._seeds.get(node_id) or self.runtime.address_of(node_id)

@@ -384,7 +384,10 @@ class GroupDriver:
 
     def _apply_conf_change(self, entry: Entry) -> None:
         if entry.data:
-            self.node.apply_conf_change(ConfChange.decode(entry.data))
+            conf_state = self.node.apply_conf_change(ConfChange.decode(entry.data))
+            # Persisted now: entries up to the state machine's applied index are not
+            # replayed after a restart, so the membership must not depend on them.
+            self.log_store.save_conf_state(entry.index, conf_state)
 
     def _answer(self, entry: Entry, result: object, error: BaseException | None) -> None:
         waiting = self._waiting.pop(entry.index, None)
@@ -411,6 +414,13 @@ class GroupDriver:
             self._leader_known.clear()
         if was_leader and not self.is_leader:
             log.info("group %s: node %d is no longer leader", self.group, self.node_id)
+            # Entries we appended may still commit under the next leader, or be
+            # overwritten: their outcome is unknown here. Answer their clients now
+            # rather than leave them waiting for an index we no longer drive.
+            self._fail_all(ProposalLost(
+                f"leadership of {self.group} was lost before the transaction was committed; "
+                "its outcome is unknown (a retry of aggregate events is safe: a duplicate gets AXONIQ-2000)"
+            ))
         if self.is_leader:
             log.info("group %s: node %d is leader (term %d)", self.group, self.node_id, self.node.raft.term)
         for listener in list(self.listeners):

@@ -49,6 +49,7 @@ _U64 = struct.Struct("<Q")
 ENTRIES_FILE = "entries.log"
 HARDSTATE_FILE = "hardstate"
 SNAPSHOT_FILE = "snapshot"
+CONFSTATE_FILE = "confstate"
 
 
 def encode_entry(entry: Entry) -> bytes:
@@ -141,6 +142,10 @@ class DurableLog:
         directory.mkdir(parents=True, exist_ok=True)
         self.hard_state = HardState()
         self._snapshot = Snapshot()
+        # The membership as of the last applied configuration change, and its index.
+        # Invariant: at least as recent as the snapshot's; what a restart starts from.
+        self._conf_index = 0
+        self._conf_state = ConfState()
         self._ents: list[Entry] = [Entry(0, 0)]
         self._offsets: list[int] = [0]
         self._file_end = 0
@@ -156,6 +161,11 @@ class DurableLog:
             self._snapshot = decode_snapshot_meta(_check_crc(snap_path, snap_path.read_bytes()))
             meta = self._snapshot.metadata
             self._ents = [Entry(meta.term, meta.index)]
+        conf_path = self.directory / CONFSTATE_FILE
+        if conf_path.exists():
+            blob = _check_crc(conf_path, conf_path.read_bytes())
+            self._conf_index = _U64.unpack_from(blob, 0)[0]
+            self._conf_state = _decode_conf(blob, 8)[0]
         hard_path = self.directory / HARDSTATE_FILE
         if hard_path.exists():
             term, vote, commit = _HARD.unpack(_check_crc(hard_path, hard_path.read_bytes()))
@@ -201,7 +211,23 @@ class DurableLog:
     # -- raft.Storage ----------------------------------------------------------------
 
     def initial_state(self) -> tuple[HardState, ConfState]:
-        return self.hard_state, self._snapshot.metadata.conf_state
+        """The hard state and the latest membership: from the last applied
+        configuration change when that is newer than the snapshot. (Without it a
+        restarted node would see only the founding members and could elect itself.)"""
+        return self.hard_state, self.conf_state
+
+    @property
+    def conf_state(self) -> ConfState:
+        if self._conf_index > self._snapshot.metadata.index:
+            return self._conf_state
+        return self._snapshot.metadata.conf_state
+
+    def save_conf_state(self, index: int, conf_state: ConfState) -> None:
+        """Durably record the membership after applying the change at `index`."""
+        if index <= self._conf_index:
+            return
+        _atomic_write(self.directory / CONFSTATE_FILE, _with_crc(_U64.pack(index) + _encode_conf(conf_state)))
+        self._conf_index, self._conf_state = index, conf_state
 
     def first_index(self) -> int:
         return self._ents[0].index + 1
