@@ -105,7 +105,7 @@ def group_health(node: Node, group: str, driver: GroupDriver) -> Component:
 
 def raft_health(node: Node) -> Component | None:
     """Per replication group quorum of a clustered node; None for a standalone node."""
-    cluster = node.cluster
+    cluster = getattr(node, "cluster", None)
     if cluster is None:
         return None
     runtime = cluster.runtime
