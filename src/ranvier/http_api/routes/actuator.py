@@ -113,7 +113,12 @@ def raft_health(node: Node) -> Component | None:
         (name, group.driver) for name, group in sorted(runtime.contexts.items())]
     if not drivers:
         return {"status": UP, "details": {"initialized": False}}
-    groups = {name: group_health(node, name, driver) for name, driver in drivers}
+    groups: dict[str, Component] = {}
+    for name, driver in drivers:
+        try:
+            groups[name] = group_health(node, name, driver)
+        except Exception as exc:  # noqa: BLE001 - health must answer; a group mid-change is reported
+            groups[name] = {"status": DOWN, "details": {"error": f"{type(exc).__name__}: {exc}"}}
     return {"status": _worst(g["status"] for g in groups.values()), "components": groups}
 
 
