@@ -438,20 +438,21 @@ public final class InteropApp {
         }
     }
 
-    // ---------------------------------------------------------------- node restart
+    // ---------------------------------------------------------------- node killed
 
     /**
      * {@code -Dinterop.restart-handshake=true}: print {@code PAUSE}, wait for a line on
-     * stdin (meanwhile the caller kills and restarts the node on the same ports and
-     * files), then check that this application reconnected and carries on.
+     * stdin (meanwhile the caller kills the node this app is connected to, and restarts
+     * it on the same ports and files when it is the only one), then check that this
+     * application reconnected and carries on.
      */
     private void afterNodeRestart(CommandGateway commands, QueryGateway queries, Projection projection,
                                   Set<String> ids, int[] events, String alice, String run) throws Exception {
-        line("PAUSE restart the node, then send a line on stdin");
+        line("PAUSE kill (and restart) the node this app is connected to, then send a line on stdin");
         String answer = new java.io.BufferedReader(new java.io.InputStreamReader(System.in)).readLine();
         line("INFO resumed: " + answer);
         Duration reconnect = WAIT.multipliedBy(2);
-        check("reconnect_after_node_restart", () -> {
+        check("reconnect_after_node_kill", () -> {
             long t0 = System.nanoTime();
             Object[] last = new Object[1];
             boolean ok = waitFor(reconnect, () -> {
@@ -470,21 +471,21 @@ public final class InteropApp {
             return "first command through after " + (System.nanoTime() - t0) / 1_000_000 + "ms";
         });
         String dave = "dave-" + run;
-        check("commands_after_node_restart", () -> {
+        check("commands_after_node_kill", () -> {
             Object created = send(commands, new CreateAccount(dave, 7));
             ids.add(dave);
             events[0]++;
             expect(dave.equals(created), "expected " + dave + ", got " + created);
             return null;
         });
-        check("tracking_after_node_restart", () -> {
+        check("tracking_after_node_kill", () -> {
             int expected = events[0];
             boolean caughtUp = waitFor(reconnect, () -> projection.handledFor(ids) >= expected);
             expect(caughtUp && projection.handledFor(ids) == expected,
                     "processor handled " + projection.handledFor(ids) + " of " + expected + " events");
             return null;
         });
-        check("query_after_node_restart", () -> {
+        check("query_after_node_kill", () -> {
             AccountView view = queries.query(new FindAccount(dave), ResponseTypes.instanceOf(AccountView.class))
                     .get(WAIT.toSeconds(), TimeUnit.SECONDS);
             expect(view != null && view.balance() == 7, "expected " + dave + " with balance 7, got " + view);
