@@ -78,6 +78,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                         help="use the multi-process Python client even if Go is installed")
     parser.add_argument("--loadgen", type=Path, default=None, help="a prebuilt loadgen binary")
     parser.add_argument("--keep", action="store_true", help="keep the node's temporary data directory")
+    from ranvier.bench.cluster import add_arguments
+
+    add_arguments(parser)
     args = parser.parse_args(argv)
     quick = args.quick
 
@@ -92,6 +95,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     args.replay_seconds = pick(args.replay_seconds, 20.0, 3.0)
     if args.fill_events and not 0 < args.fill_aggregates <= args.fill_events:
         parser.error("--fill-aggregates must be between 1 and --fill-events")
+    if args.cluster and args.cluster < 3:
+        parser.error("--cluster needs at least 3 nodes")
     if args.seconds <= 0 or min(args.clients) < 1 or min(args.events_per_tx) < 1:
         parser.error("--seconds, --clients and --events-per-tx must be positive")
     return args
@@ -585,6 +590,20 @@ def main(argv: list[str] | None = None) -> int:
         print(f"[bench] {message}", file=sys.stderr, flush=True)
 
     started = time.monotonic()
+    if args.cluster:
+        from ranvier.bench.cluster import print_cluster, run_cluster
+
+        try:
+            cluster_results = run_cluster(args, log)
+        except KeyboardInterrupt:
+            log("interrupted")
+            return 130
+        except Exception as exc:  # noqa: BLE001 - one clear line, not a traceback
+            log(f"failed: {type(exc).__name__}: {exc}")
+            return 1
+        cluster_results["meta"]["duration_s"] = round(time.monotonic() - started, 1)
+        print_cluster(cluster_results, args)
+        return 0
     try:
         results = run(args, log)
     except KeyboardInterrupt:
