@@ -2,9 +2,10 @@
 
 The application is built with Maven from Maven Central once per session and run
 against a fresh standalone node (killed and restarted mid-scenario), then against a
-3-node cluster where the node it is connected to is killed mid-scenario. It prints one `CHECK name=ok|FAIL detail` line per
-outcome (see interop/README.md); each expected check is one test here, so a report
-names exactly what broke. Needs `java` and `mvn` on PATH, otherwise skipped; when
+3-node cluster where the node it is connected to is killed mid-scenario. It prints
+one `CHECK name=ok|FAIL detail` line per outcome (see interop/README.md); each
+expected check of the single-node run is one test here, so a report names exactly
+what broke. Needs `java` and `mvn` on PATH, otherwise skipped; when
 Maven cannot download the dependencies the build fixture fails and says so.
 """
 
@@ -115,7 +116,8 @@ def interop_jar(pytestconfig: pytest.Config) -> Path:
         if _UNREACHABLE.search(output):
             pytest.fail(
                 "Maven could not download the interop app's dependencies: is Maven Central reachable "
-                f"from this machine? (mvn exited {result.returncode} after {elapsed:.1f}s)\n{output}"
+                "from this machine (or is a version in interop/java/pom.xml not published)? "
+                f"(mvn exited {result.returncode} after {elapsed:.1f}s)\n{output}"
             )
         pytest.fail(f"Maven build of {JAVA_DIR} failed (exit {result.returncode}, {elapsed:.1f}s)\n{output}")
     assert JAR.is_file(), f"the build did not produce {JAR}"
