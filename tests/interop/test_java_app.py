@@ -65,14 +65,7 @@ CHECKS = [
 
 # Checks failing because of a server bug that is reported but not fixed yet. Strict
 # xfail: the fix turns them into XPASS failures until their entry is removed here.
-KNOWN_SERVER_BUGS: dict[str, str] = {
-    "streaming_query": (
-        "server bug: Axon Framework 4.12's QueryGateway.streamingQuery sends QueryRequest with "
-        "NR_OF_RESULTS=1 (its 'direct query' marker, one handler) and CLIENT_SUPPORTS_STREAMING=true; "
-        "QueryRouter.start takes NR_OF_RESULTS as a cap on responses, so the query ends after the "
-        "first streamed result (the handler gets query_cancel) and the dispatcher sees 1 of 2 results"
-    ),
-}
+KNOWN_SERVER_BUGS: dict[str, str] = {}
 
 pytestmark = [
     pytest.mark.slow,

@@ -102,6 +102,12 @@ class QueryRouter:
         self.dispatched += 1
         streaming = pi.flag(request.processing_instructions, pi.CLIENT_SUPPORTS_STREAMING)
         limit = pi.number(request.processing_instructions, pi.NR_OF_RESULTS, -1)
+        # Axon Framework marks a direct query with NR_OF_RESULTS=1. For a streaming
+        # query that means "one handler", not "one result": the handler's whole
+        # stream is wanted, and it ends with that handler's completion.
+        single_handler = streaming and limit == 1
+        if single_handler:
+            limit = -1
         query = ActiveQuery(query_id, context, request, streaming, limit if limit > 0 else -1)
         if query_id in self.active:
             self._end(query, error_response(query_id, ErrorCode.QUERY_DUPLICATED, f"Query {query_id} is already active"))
@@ -112,7 +118,7 @@ class QueryRouter:
             return query
         self.active[query_id] = query
         query.timer = self.clock.call_later(self._timeout_s(request), lambda: self._expire(query))
-        self._send(query, handlers)
+        self._send(query, handlers[:1] if single_handler else handlers)
         return query
 
     def _send(self, query: ActiveQuery, handlers: Sequence[QueryHandler]) -> None:
