@@ -182,3 +182,29 @@ def test_compaction_and_catch_up_from_a_snapshot(tmp_path: Path) -> None:
             await r.stop()
 
     asyncio.run(scenario())
+
+
+def test_join_is_idempotent_for_the_same_node() -> None:
+    import json
+
+    from ranvier.cluster.admin import AdminStateMachine
+
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        fsm = AdminStateMachine(Path(tmp) / "config.json")
+        me = {"name": "n1", "host_name": "h", "grpc_port": 1, "http_port": 2, "internal_host_name": "h",
+              "grpc_internal_port": 3}
+        fsm.apply(1, command("register_node", node=me))
+        fsm.apply(2, command("create_context", name=ADMIN, members={"n1": "PRIMARY"}))
+        joiner = {**me, "name": "n2", "grpc_internal_port": 4}
+        first = fsm.apply(3, command("join_node", node=joiner, contexts=None))
+        again = fsm.apply(4, command("join_node", node=joiner, contexts=None))
+        assert first == again and len(json.loads(json.dumps(again))) == 2
+        impostor = {**joiner, "grpc_internal_port": 9}
+        try:
+            fsm.apply(5, command("join_node", node=impostor, contexts=None))
+        except Exception as exc:  # noqa: BLE001
+            assert "already a member" in str(exc)
+        else:
+            raise AssertionError("a different node with the same name was accepted")

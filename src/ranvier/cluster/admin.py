@@ -146,7 +146,11 @@ class AdminStateMachine:
         contexts (all of them when None), as one atomic change."""
         name = str(node["name"])
         if name in self.config.contexts.get(ADMIN, ContextRecord(ADMIN)).members:
-            raise RanvierError(f"{name} is already a member of this cluster", ErrorCode.ALREADY_MEMBER_OF_CLUSTER)
+            # Idempotent for the same node (its earlier join committed but the answer
+            # was lost); another node with the same name is refused.
+            if self.config.nodes.get(name) != NodeRecord(**node):  # type: ignore[arg-type]
+                raise RanvierError(f"{name} is already a member of this cluster", ErrorCode.ALREADY_MEMBER_OF_CLUSTER)
+            return [asdict(record) for record in self.config.nodes.values()]
         self._register_node(node)
         wanted = sorted(self.config.contexts) if contexts is None else [ADMIN, *contexts]
         for context in wanted:
