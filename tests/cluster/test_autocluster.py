@@ -6,29 +6,17 @@ reports a context's lost quorum on the node that survives."""
 from __future__ import annotations
 
 import json
-import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Iterator
 
 import pytest
 
 from ranvier.cluster.autocluster import parse_first, plan_for
+from ranvier.testing.cluster import FAST_RAFT, get_json, group_status, wait_until
 from ranvier.testing.nodes import NodeProcess
 
-FAST_RAFT = {
-    "axoniq.axonserver.replication.heartbeat-timeout": "100",
-    "axoniq.axonserver.replication.min-election-timeout": "500",
-    "axoniq.axonserver.replication.max-election-timeout": "1000",
-    "axoniq.axonserver.replication.wait-for-leader-timeout": "8000",
-}
 NAMES = ["n1", "n2", "n3"]
-
-
-def get_json(url: str) -> object:
-    with urllib.request.urlopen(url, timeout=5) as response:
-        return json.loads(response.read())
 
 
 def health(node: NodeProcess) -> dict[str, object]:
@@ -36,25 +24,6 @@ def health(node: NodeProcess) -> dict[str, object]:
         return get_json(node.http_url + "/actuator/health")  # type: ignore[return-value]
     except urllib.error.HTTPError as exc:  # 503 when not UP, with the same body
         return json.loads(exc.read())  # type: ignore[no-any-return]
-
-
-def wait_until(condition: Callable[[], bool], timeout: float = 30.0, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            if condition():
-                return
-        except OSError:
-            pass
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.1)
-
-
-def group_status(node: NodeProcess, group: str) -> dict[str, object]:
-    for entry in get_json(node.http_url + "/internal/raft/status"):  # type: ignore[union-attr]
-        if entry["group"] == group:
-            return entry  # type: ignore[no-any-return]
-    return {}
 
 
 def members(node: NodeProcess) -> dict[str, list[str]]:

@@ -22,7 +22,7 @@ from axonclient.protos import event_pb2, event_pb2_grpc
 from axonclient.protos.common_pb2 import SerializedObject
 from axonclient.protos.event_pb2 import Event
 
-from ranvier.testing.cluster import cluster_nodes, form_cluster, group_status, leader_of, wait_until
+from ranvier.testing.cluster import cluster_nodes, form_cluster, leader_of, wait_until
 from ranvier.testing.nodes import NodeProcess
 
 KILLS = int(os.environ.get("RANVIER_CLUSTER_KILLS", "10"))

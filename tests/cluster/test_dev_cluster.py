@@ -4,7 +4,6 @@ second run on the same data directory comes up without initialising again."""
 
 from __future__ import annotations
 
-import json
 import os
 import random
 import signal
@@ -12,13 +11,12 @@ import socket
 import subprocess
 import sys
 import threading
-import time
-import urllib.request
-from collections.abc import Callable
 from pathlib import Path
 from uuid import uuid4
 
 from axonclient.client import AxonClient, AxonEvent
+
+from ranvier.testing.cluster import get_json, wait_until
 
 NODES = 3
 
@@ -35,18 +33,6 @@ def free_base_port() -> int:
             continue
         return base
     raise RuntimeError("no free port range")
-
-
-def get_json(url: str) -> object:
-    with urllib.request.urlopen(url, timeout=5) as response:
-        return json.loads(response.read())
-
-
-def wait_until(condition: Callable[[], bool], timeout: float = 30.0, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.1)
 
 
 class DevCluster:

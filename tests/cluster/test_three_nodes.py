@@ -3,11 +3,6 @@ through the leader and a follower, byte-identical replicas, and a leader kill.""
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from uuid import uuid4
@@ -15,57 +10,20 @@ from uuid import uuid4
 import pytest
 from axonclient.client import AxonClient, AxonEvent
 
+from ranvier.testing import cluster as harness
+from ranvier.testing.cluster import cli, form_cluster, get_json, group_status
 from ranvier.testing.nodes import NodeProcess
-
-FAST_RAFT = {
-    "axoniq.axonserver.replication.heartbeat-timeout": "100",
-    "axoniq.axonserver.replication.min-election-timeout": "500",
-    "axoniq.axonserver.replication.max-election-timeout": "1000",
-    "axoniq.axonserver.replication.wait-for-leader-timeout": "8000",
-}
-
-
-def cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "ranvier.cli", *args], capture_output=True, text=True, timeout=60)
-
-
-def get_json(url: str) -> object:
-    with urllib.request.urlopen(url, timeout=5) as response:
-        return json.loads(response.read())
-
 
 _RUNNING: list[NodeProcess] = []  # the current cluster, for diagnostics on a timeout
 
 
 def wait_until(condition: Callable[[], bool], timeout: float = 30.0, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            if condition():
-                return
-        except OSError:
-            pass
-        if time.monotonic() > deadline:
-            for node in _RUNNING:
-                try:
-                    print(node.name, get_json(node.http_url + "/internal/raft/status"))
-                except OSError as exc:
-                    print(node.name, "unreachable:", exc)
-                print(node.log_tail(15))
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.1)
+    harness.wait_until(condition, timeout, what, _RUNNING)
 
 
 def event(agg: str, seq: int) -> AxonEvent:
     return AxonEvent(aggregate_identifier=agg, aggregate_sequence_number=seq, aggregate_type="Order",
                      payload_type="OrderEvent", payload_data=b"x" * 64)
-
-
-def group_status(node: NodeProcess, group: str) -> dict[str, object]:
-    for entry in get_json(node.http_url + "/internal/raft/status"):  # type: ignore[union-attr]
-        if entry["group"] == group:
-            return entry  # type: ignore[no-any-return]
-    return {}
 
 
 def segments(node: NodeProcess, context: str = "default") -> bytes:
@@ -74,26 +32,10 @@ def segments(node: NodeProcess, context: str = "default") -> bytes:
 
 @pytest.fixture
 def cluster(tmp_path: Path) -> Iterator[list[NodeProcess]]:
-    nodes = []
-    for name in ("n1", "n2", "n3"):
-        node = NodeProcess(tmp_path, name=name, standalone=False, properties={
-            **FAST_RAFT,
-            "axoniq.axonserver.internal-hostname": "127.0.0.1",
-            "axoniq.axonserver.replication.log-storage-folder": str(tmp_path / name / "log"),
-        })
-        nodes.append(node)
+    nodes = harness.cluster_nodes(tmp_path, ["n1", "n2", "n3"])
     _RUNNING[:] = nodes
     try:
-        for node in nodes:
-            node.start()
-        n1, n2, n3 = nodes
-        assert cli("init-cluster", "-S", n1.http_url).returncode == 0
-        for joining in (n2, n3):
-            done = cli("register-node", "-S", joining.http_url, "-h", "127.0.0.1", "-p", str(n1.internal_port))
-            assert done.returncode == 0, done.stderr
-        wait_until(lambda: all(group_status(n, group).get("voters") == ["n1", "n2", "n3"]
-                               for n in nodes for group in ("_admin", "default")),
-                   what="_admin and default with three voters on every node")
+        form_cluster(nodes)
         yield nodes
     finally:
         for node in nodes:

@@ -17,7 +17,6 @@ import pytest
 from axonclient.client import AxonClient, AxonEvent
 from axonclient.exceptions import OutOfRangeError
 from axonclient.protos import control_pb2, control_pb2_grpc, event_pb2, event_pb2_grpc
-from axonclient.protos.common_pb2 import SerializedObject
 from axonclient.protos.event_pb2 import Event
 
 from ranvier.testing.nodes import NodeProcess

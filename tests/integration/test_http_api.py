@@ -16,7 +16,7 @@ from uuid import uuid4
 
 import httpx
 import pytest
-from starlette.routing import Mount, Route
+from starlette.routing import Route
 
 from ranvier.http_api import create_app
 from ranvier.testing.nodes import NodeProcess

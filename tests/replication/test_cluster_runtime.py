@@ -11,7 +11,7 @@ from axonclient.protos.event_pb2 import Event
 
 from ranvier.cluster.admin import ADMIN, NodeRecord, command
 from ranvier.cluster.peer_server import read_log_bytes
-from ranvier.cluster.runtime import ClusterRuntime, node_id_of
+from ranvier.cluster.runtime import ClusterRuntime
 from ranvier.eventstore import StoreOptions
 from ranvier.replication.driver import Timing
 from ranvier.replication.transport import LoopbackTransport
