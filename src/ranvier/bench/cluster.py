@@ -244,7 +244,11 @@ class Appender:
 
         from ranvier._pb import event_pb2_grpc
 
-        self.channel = grpc.insecure_channel(address)
+        # A local subchannel pool: grpc shares subchannels between channels to the
+        # same address, so a new channel would inherit the connect backoff of an old
+        # one to a node that was killed and restarted and fail at once with
+        # UNAVAILABLE "Connection refused" although the node is up.
+        self.channel = grpc.insecure_channel(address, options=[("grpc.use_local_subchannel_pool", 1)])
         self.stub = event_pb2_grpc.EventStoreStub(self.channel)
         self.aggregate = str(uuid.uuid4())
         self.seq = 0
@@ -448,7 +452,7 @@ class ClusterBench:
                                 return
                             except Exception as exc:  # noqa: BLE001 - counted, retried
                                 detail = getattr(exc, "details", lambda: str(exc))() or ""
-                                key = f"{getattr(exc, 'code', lambda: '?')()}: {detail[:60]}"
+                                key = f"{getattr(exc, 'code', lambda: '?')()}: {detail[:160]}"
                                 with lock:
                                     errors[key] = errors.get(key, 0) + 1
                                 appender.fresh()
