@@ -19,7 +19,7 @@ from ranvier.replication.driver import Timing
 
 from .admin import ADMIN, PRIMARY, NodeRecord, command
 from .peer import GrpcTransport
-from .peer_server import PeerServer
+from .peer_server import PeerServer, read_log_bytes
 from .runtime import ClusterRuntime, node_id_of
 
 log = logging.getLogger(__name__)
@@ -80,8 +80,6 @@ class Clustering:
         return True
 
     def _read_log(self, context: str, position: int, max_bytes: int) -> bytes:
-        from .peer_server import read_log_bytes
-
         service = self.runtime.event_store(context)
         if service is None:
             raise RanvierError(f"context {context} is not stored on {self.me.name}", ErrorCode.CONTEXT_NOT_FOUND)

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ranvier.errors import ErrorCode, RanvierError
-from ranvier.eventstore import AppendResult, ContextEventStore, ContextStore, StoreOptions
+from ranvier.eventstore import AppendResult, Command, ContextEventStore, ContextStore, StoreOptions, encode_command
 from ranvier.raft import NONE, ConfChange, ConfChangeType, Message, ProposalDropped
 from ranvier.replication.context_fsm import ContextStateMachine
 from ranvier.replication.driver import GroupDriver, NoLeader, NotLeader, Timing, bootstrap
@@ -76,10 +76,8 @@ class ClusterWriter:
         self.runtime = runtime
         self.context = context
 
-    async def submit(self, command_: object) -> AppendResult:
-        from ranvier.eventstore import encode_command
-
-        result = await self.runtime.propose(self.context, encode_command(command_))  # type: ignore[arg-type]
+    async def submit(self, command_: Command) -> AppendResult:
+        result = await self.runtime.propose(self.context, encode_command(command_))
         assert isinstance(result, AppendResult)
         return result
 
@@ -122,6 +120,7 @@ class ClusterRuntime:
         # Peers' addresses learned when joining, until `_admin` has caught this node up.
         self._known_addresses: dict[int, str] = {}
         self._reconcile_task: asyncio.Task[None] | None = None
+        self._background: set[asyncio.Task[None]] = set()
         self.admin_fsm.listeners.append(self._schedule_reconcile)
         # Told the name of each context this node stops serving (its clients must go).
         self.context_closed: list[Callable[[str], None]] = []
@@ -228,7 +227,9 @@ class ClusterRuntime:
     # -- reconciliation -----------------------------------------------------------------------
 
     def _schedule_reconcile(self) -> None:
-        asyncio.get_running_loop().create_task(self.reconcile())
+        task = asyncio.get_running_loop().create_task(self.reconcile())
+        self._background.add(task)  # the loop keeps only weak references to tasks
+        task.add_done_callback(self._background.discard)
 
     async def _reconcile_periodically(self) -> None:
         while True:
