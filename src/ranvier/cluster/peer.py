@@ -70,6 +70,10 @@ class PeerUnavailable(RanvierError):
 
     code = ErrorCode.NO_LEADER_AVAILABLE
 
+    # False when the call cannot have reached the peer (it could not connect), so a
+    # proposal is safe to send again elsewhere; True when its fate is unknown.
+    maybe_delivered = True
+
 
 class LogCopyError(RanvierError):
     """A log chunk failed its CRC or did not continue where the previous one ended."""
@@ -326,7 +330,9 @@ class GrpcTransport:
         try:
             response = await stub.Forward(request, timeout=timeout or self.forward_timeout_s)
         except grpc.aio.AioRpcError as exc:
-            raise PeerUnavailable(f"could not forward to node {node_id}: {_describe(exc)}") from None
+            error = PeerUnavailable(f"could not forward to node {node_id}: {_describe(exc)}")
+            error.maybe_delivered = exc.code() != grpc.StatusCode.UNAVAILABLE
+            raise error from None
         if response.WhichOneof("outcome") == "error":
             raise error_from_pb(response.error)
         return response.result

@@ -37,6 +37,7 @@ from ranvier.replication.driver import GroupDriver, NoLeader, NotLeader, Timing,
 from ranvier.replication.log_store import DurableLog
 
 from .admin import ADMIN, PRIMARY, AdminStateMachine, NodeRecord, command
+from .peer import PeerUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -204,7 +205,12 @@ class ClusterRuntime:
                 if driver.leader_id in (NONE, self.my_id):
                     return await driver.propose(data)
                 return decode_result(await self.forward(driver.leader_id, group, data))
-            except (NotLeader, NoLeader) as exc:
+            except (NotLeader, NoLeader, PeerUnavailable) as exc:
+                # Retried only where the proposal cannot have been taken: no leader
+                # yet, not the leader, or a leader we could not connect to (it died:
+                # wait for the next election). An unknown outcome goes back to the client.
+                if isinstance(exc, PeerUnavailable) and exc.maybe_delivered:
+                    raise
                 if asyncio.get_running_loop().time() > deadline:
                     raise NoLeader(f"no leader for {group}: {exc.message}") from exc
                 await asyncio.sleep(0.05)
