@@ -162,3 +162,20 @@ def test_context_on_two_nodes_and_client_direction(cluster: list[NodeProcess]) -
         instruction = received.get(timeout=10)
     outbound.put(None)
     channel.close()
+
+
+def test_delete_context_removes_data_unless_preserved(cluster: list[NodeProcess]) -> None:
+    n1, n2, n3 = cluster
+    for name in ("keep", "drop"):
+        done = cli("register-context", "-S", n1.http_url, "-c", name, "-n", "n1,n2,n3")
+        assert done.returncode == 0, done.stderr
+    wait_until(lambda: all(group_status(n, c).get("leader") for n in cluster for c in ("keep", "drop")),
+               what="both contexts led")
+    assert cli("delete-context", "-S", n2.http_url, "-c", "keep", "--preserve-event-store").returncode == 0
+    assert cli("delete-context", "-S", n2.http_url, "-c", "drop").returncode == 0
+    wait_until(lambda: all(group_status(n, c) == {} for n in cluster for c in ("keep", "drop")),
+               what="both contexts stopped on every node")
+    wait_until(lambda: not any((n.data_dir / "drop").exists() for n in cluster), what="drop's data removed")
+    assert all((n.data_dir / "keep").exists() for n in cluster)
+    names = [c["context"] for c in get_json(n3.http_url + "/v1/public/context")]  # type: ignore[union-attr]
+    assert names == ["default"]

@@ -57,9 +57,13 @@ class ContextRecord:
 class ClusterConfiguration:
     nodes: dict[str, NodeRecord] = field(default_factory=dict)
     contexts: dict[str, ContextRecord] = field(default_factory=dict)
+    # context -> nodes that keep their event store when they leave it
+    # (`--preserve-event-store`); others delete it.
+    preserved: dict[str, list[str]] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, object]:
         return {
+            "preserved": {c: sorted(n) for c, n in sorted(self.preserved.items())},
             "nodes": {n: asdict(r) for n, r in sorted(self.nodes.items())},
             "contexts": {c: {"name": r.name, "members": dict(sorted(r.members.items())), "founders": r.founders}
                          for c, r in sorted(self.contexts.items())},
@@ -70,7 +74,8 @@ class ClusterConfiguration:
         nodes = {n: NodeRecord(**r) for n, r in data.get("nodes", {}).items()}  # type: ignore[union-attr]
         contexts = {c: ContextRecord(r["name"], dict(r["members"]), list(r.get("founders", [])))  # type: ignore[index]
                     for c, r in data.get("contexts", {}).items()}  # type: ignore[union-attr]
-        return cls(nodes, contexts)
+        preserved = {c: list(n) for c, n in data.get("preserved", {}).items()}  # type: ignore[union-attr]
+        return cls(nodes, contexts, preserved)
 
     def contexts_of(self, node: str) -> list[str]:
         return sorted(c for c, r in self.contexts.items() if node in r.members)
@@ -176,21 +181,27 @@ class AdminStateMachine:
         self.config.contexts[name] = ContextRecord(name, dict(members), sorted(members))
         return name
 
-    def _delete_context(self, name: str) -> str:
+    def _delete_context(self, name: str, preserve: bool = False) -> str:
         if name == ADMIN:
             raise RanvierError("the _admin context cannot be deleted", ErrorCode.CANNOT_DELETE_INTERNAL_CONTEXT)
-        if self.config.contexts.pop(name, None) is None:
+        ctx = self.config.contexts.pop(name, None)
+        if ctx is None:
             raise RanvierError(f"context {name} not found", ErrorCode.CONTEXT_NOT_FOUND)
+        if preserve:
+            self.config.preserved[name] = sorted(set(self.config.preserved.get(name, [])) | set(ctx.members))
         return name
 
     def _add_node_to_context(self, context: str, node: str, role: str) -> str:
         ctx = self._context(context)
+        kept = self.config.preserved.get(context, [])
+        if node in kept:
+            kept.remove(node)  # a member again: its old files must not be reused blindly
         if node not in self.config.nodes:
             raise RanvierError(f"no node named {node}", ErrorCode.NO_SUCH_NODE)
         ctx.members[node] = role
         return node
 
-    def _delete_node_from_context(self, context: str, node: str) -> str:
+    def _delete_node_from_context(self, context: str, node: str, preserve: bool = False) -> str:
         ctx = self._context(context)
         if node not in ctx.members:
             raise RanvierError(f"node {node} is not a member of {context}", ErrorCode.NO_SUCH_NODE)
@@ -198,6 +209,8 @@ class AdminStateMachine:
             raise RanvierError(f"{node} is the last member of {context}; delete the context instead",
                                ErrorCode.CANNOT_REMOVE_LAST_NODE)
         del ctx.members[node]
+        if preserve:
+            self.config.preserved[context] = sorted(set(self.config.preserved.get(context, [])) | {node})
         return node
 
     def _context(self, name: str) -> ContextRecord:

@@ -298,7 +298,12 @@ class ClusterRuntime:
         """This node was removed from `name` in the configuration. Its replica must
         help commit its own removal (in a two-member group the leader needs it), so:
         a leader hands over first; a follower leaves once the leader has stopped
-        talking to it (the removal is applied there) for a few election timeouts."""
+        talking to it (the removal is applied there) for a few election timeouts.
+        A deleted context has no group left to keep going: every member just stops."""
+        keep = self.me.name in self.admin_fsm.config.preserved.get(name, [])
+        if name not in self.admin_fsm.config.contexts:
+            await self._close_context(name, delete=not keep)
+            return
         driver = self.contexts[name].driver
         if driver.is_leader:
             progress = driver.node.raft.trk.progress
@@ -308,7 +313,7 @@ class ClusterRuntime:
                 return
         quiet_for = asyncio.get_running_loop().time() - driver.last_heard
         if quiet_for > 3 * 2 * self.timing.election_tick * self.timing.tick_s:
-            await self._close_context(name, delete=True)
+            await self._close_context(name, delete=not keep)
 
     async def _close_context(self, name: str, delete: bool = False) -> None:
         group = self.contexts.pop(name, None)

@@ -168,7 +168,8 @@ def _paths() -> Json:
         )},
         "/v1/context/{context}": {"delete": _op(
             "cluster", "delete-context", {"202": {"description": "Accepted"}, "404": _ERROR},
-            parameters=[{"name": "context", "in": "path", "required": True, "schema": {"type": "string"}}],
+            parameters=[{"name": "context", "in": "path", "required": True, "schema": {"type": "string"}},
+                        _query("preserveEventStore", "boolean", "Keep the event store files", False)],
         )},
         "/v1/context/{context}/{node}": {
             "post": _op("cluster", "add-node-to-context", {"202": _json({"type": "object"}), "404": _ERROR},
@@ -177,7 +178,8 @@ def _paths() -> Json:
                                     _query("role", "string", "PRIMARY (default)")]),
             "delete": _op("cluster", "delete-node-from-context", {"202": {"description": "Accepted"}, "404": _ERROR},
                           parameters=[{"name": "context", "in": "path", "required": True, "schema": {"type": "string"}},
-                                      {"name": "node", "in": "path", "required": True, "schema": {"type": "string"}}]),
+                                      {"name": "node", "in": "path", "required": True, "schema": {"type": "string"}},
+                                      _query("preserveEventStore", "boolean", "Keep the event store files", False)]),
         },
         "/internal/raft/status": {"get": _op(
             "cluster", "Per replication group: role, term, commit and applied index, follower match and lag",

@@ -68,8 +68,12 @@ async def register_context(request: Request) -> Response:
     return Response(status_code=202)
 
 
+def _preserve(request: Request) -> bool:
+    return request.query_params.get("preserveEventStore", "").lower() == "true"
+
+
 async def delete_context(request: Request) -> Response:
-    await _cluster(request).change("delete_context", name=request.path_params["context"])
+    await _cluster(request).change("delete_context", name=request.path_params["context"], preserve=_preserve(request))
     return Response(status_code=202)
 
 
@@ -83,7 +87,8 @@ async def add_node_to_context(request: Request) -> Response:
 
 async def delete_node_from_context(request: Request) -> Response:
     await _cluster(request).change(
-        "delete_node_from_context", context=request.path_params["context"], node=request.path_params["node"]
+        "delete_node_from_context", context=request.path_params["context"], node=request.path_params["node"],
+        preserve=_preserve(request),
     )
     return Response(status_code=202)
 
