@@ -400,12 +400,12 @@ class Simulation:
         lead = self.leader()
         if lead is None or lead.node is None:
             return
-        if len(self.pending) < 200 and not self.healing:
+        if len(self.pending) < 50 and not self.healing:
             op = self.next_op
             self.next_op += 1
             self.pending[op] = self.now
         stale = [op for op, t in self.pending.items() if self.now - t >= 2000 or t == self.now]
-        self._propose(lead, stale[:50])
+        self._propose(lead, stale[:10])
         if not self.healing and self.rng.random() < 0.02:
             self.churn(lead)
         if not self.healing and self.rng.random() < 0.005:
