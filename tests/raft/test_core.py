@@ -1,0 +1,202 @@
+"""Unit tests of the core, named after the Raft paper sections they cover."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from ranvier.raft import (
+    Config,
+    ConfigInvalid,
+    ConfState,
+    Entry,
+    HardState,
+    MemoryStorage,
+    Message,
+    MessageType as MT,
+    ProposalDropped,
+    RawNode,
+    Snapshot,
+    SnapshotMetadata,
+    StateType,
+)
+from ranvier.raft.errors import Compacted, Unavailable
+from ranvier.raft.tracker import Inflights, ProgressState
+from ranvier.testing.raftbench import BenchCluster
+
+
+def make_node(nid: int = 1, voters: tuple[int, ...] = (1, 2, 3), **kw: object) -> tuple[RawNode, MemoryStorage]:
+    s = MemoryStorage()
+    s.apply_snapshot(Snapshot(SnapshotMetadata(1, 1, ConfState(frozenset(voters)))))
+    cfg = Config(id=nid, rng=random.Random(nid), **kw)  # type: ignore[arg-type]
+    return RawNode(cfg, s), s
+
+
+def drain(node: RawNode, storage: MemoryStorage) -> list[Message]:
+    out: list[Message] = []
+    while node.has_ready():
+        rd = node.ready()
+        storage.append(rd.entries)
+        if rd.hard_state is not None:
+            storage.set_hard_state(rd.hard_state)
+        out.extend(rd.messages)
+        node.advance(rd)
+    return out
+
+
+def test_config_validate_names_the_first_problem() -> None:
+    with pytest.raises(ConfigInvalid, match="election tick 1 must be greater than heartbeat tick 1"):
+        Config(id=1, rng=random.Random(0), election_tick=1).validate()
+    with pytest.raises(ConfigInvalid, match="rng"):
+        Config(id=1).validate()
+
+
+def test_randomized_election_timeout_in_range() -> None:
+    """§5.2: timeouts are drawn from [election_tick, 2 * election_tick)."""
+    node, _ = make_node()
+    seen = set()
+    for _ in range(200):
+        node.raft.reset_randomized_election_timeout()
+        seen.add(node.raft.randomized_election_timeout)
+    assert min(seen) == 10 and max(seen) == 19
+
+
+def test_follower_update_term_from_message() -> None:
+    """§5.1: a higher term in any message makes the node a follower of that term."""
+    node, s = make_node()
+    node.campaign()
+    drain(node, s)
+    node.step(Message(MT.APP, to=1, from_=2, term=5, index=1, log_term=1))
+    assert node.raft.term == 5 and node.raft.state == StateType.FOLLOWER and node.raft.lead == 2
+
+
+def test_vote_restriction() -> None:
+    """§5.4.1: no vote for a candidate whose log is less up to date."""
+    node, s = make_node(pre_vote=False)
+    node.raft.log.append([Entry(1, 2, b"x")])
+    drain(node, s)
+    node.step(Message(MT.VOTE, to=1, from_=2, term=2, index=1, log_term=1))
+    (resp,) = [m for m in drain(node, s) if m.type == MT.VOTE_RESP]
+    assert resp.reject
+    node.step(Message(MT.VOTE, to=1, from_=3, term=2, index=2, log_term=1))
+    (resp,) = [m for m in drain(node, s) if m.type == MT.VOTE_RESP]
+    assert not resp.reject and s.hard_state == HardState(2, 3, 1)
+
+
+def test_one_vote_per_term() -> None:
+    """§5.2: having voted for 2 in term 2, the node rejects 3 in that term."""
+    node, s = make_node(pre_vote=False)
+    node.step(Message(MT.VOTE, to=1, from_=2, term=2, index=1, log_term=1))
+    drain(node, s)
+    node.step(Message(MT.VOTE, to=1, from_=3, term=2, index=1, log_term=1))
+    (resp,) = drain(node, s)
+    assert resp.reject and s.hard_state.vote == 2
+
+
+def test_vote_is_in_the_same_ready_as_its_grant() -> None:
+    """Ordering rule: the Ready carrying a vote grant also carries the hard
+    state recording that vote, flagged must_sync (pitfall P2)."""
+    node, _ = make_node(pre_vote=False)
+    node.step(Message(MT.VOTE, to=1, from_=2, term=3, index=1, log_term=1))
+    rd = node.ready()
+    assert rd.hard_state == HardState(3, 2, 1) and rd.must_sync
+    assert [m.type for m in rd.messages] == [MT.VOTE_RESP]
+
+
+def test_follower_rejects_mismatched_append_with_hint() -> None:
+    """§5.3: AppendEntries fails if the log lacks (prev index, prev term)."""
+    node, s = make_node()
+    node.step(Message(MT.APP, to=1, from_=2, term=2, index=5, log_term=2, entries=(Entry(2, 6),)))
+    (resp,) = drain(node, s)
+    assert resp.reject and resp.index == 5 and resp.reject_hint == 1
+
+
+def test_stale_append_does_not_truncate() -> None:
+    """Pitfall P3: a reordered, shorter APP leaves matching entries in place."""
+    node, s = make_node()
+    e2, e3 = Entry(2, 2, b"a"), Entry(2, 3, b"b")
+    node.step(Message(MT.APP, to=1, from_=2, term=2, index=1, log_term=1, entries=(e2, e3)))
+    drain(node, s)
+    node.step(Message(MT.APP, to=1, from_=2, term=2, index=1, log_term=1, entries=(e2,)))
+    drain(node, s)
+    assert s.last_index() == 3
+
+
+def test_propose_on_follower_is_dropped() -> None:
+    node, _ = make_node()
+    with pytest.raises(ProposalDropped):
+        node.propose(b"x")
+
+
+def test_inflights_bound_messages_and_bytes() -> None:
+    infl = Inflights(max_count=3, max_bytes=100)
+    infl.add(5, 40)
+    infl.add(6, 40)
+    assert not infl.full()
+    infl.add(7, 30)
+    assert infl.full()
+    infl.free_le(6)
+    assert not infl.full() and infl.bytes == 30
+
+
+def test_flow_control_limits_messages_in_flight() -> None:
+    """A replicating follower gets at most max_inflight_msgs unacknowledged APPs."""
+    c = BenchCluster()
+    for n in c.nodes.values():
+        n.raft.trk.max_inflight = 2  # Progress objects are rebuilt on election
+    leader = c.elect()
+    c.inbox.clear()
+    for i in range(5):
+        leader.propose(b"p%d" % i)
+    rd = leader.ready()
+    apps = [m for m in rd.messages if m.type == MT.APP and m.to == 2]
+    assert len(apps) == 2
+    assert leader.raft.trk.progress[2].state == ProgressState.REPLICATE
+
+
+def test_leader_recovers_when_follower_already_has_the_snapshot() -> None:
+    """Regression (seed 3): a follower that already installed the snapshot
+    being streamed answers with its commit index; the leader must leave the
+    SNAPSHOT state and probe (or send a newer snapshot), not wait forever."""
+    c = BenchCluster()
+    leader = c.elect()
+    for _ in range(3):
+        leader.propose(b"x")
+    c.pump()
+    s1 = c.storages[1]
+    s1.create_snapshot(5, ConfState(frozenset({1, 2, 3})), b"img")
+    pr = leader.raft.trk.progress[2]
+    pr.become_snapshot(s1.snapshot())
+    pr.transfer.sent_done = True  # type: ignore[union-attr]
+    leader.step(Message(MT.APP_RESP, to=1, from_=2, term=leader.raft.term, index=5))
+    assert pr.state != ProgressState.SNAPSHOT
+
+
+def test_memory_storage_bounds() -> None:
+    s = MemoryStorage()
+    s.append([Entry(1, 1), Entry(1, 2), Entry(2, 3)])
+    s.create_snapshot(2, ConfState(frozenset({1})), b"")
+    s.compact(2)
+    assert (s.first_index(), s.last_index(), s.term(2)) == (3, 3, 1)
+    with pytest.raises(Compacted):
+        s.term(1)
+    with pytest.raises(Unavailable):
+        s.term(4)
+    s.append([Entry(3, 3), Entry(3, 4)])  # conflict at 3 truncates
+    assert [e.term for e in s.entries(3, 5, 1 << 30)] == [3, 3]
+
+
+def test_read_index_on_single_voter_is_immediate() -> None:
+    node, s = make_node(voters=(1,))
+    node.campaign()
+    drain(node, s)
+    node.read_index(b"r")
+    rd = node.ready()
+    assert [(r.index, r.request_ctx) for r in rd.read_states] == [(node.raft.log.committed, b"r")]
+
+
+def test_local_messages_are_refused_from_the_network() -> None:
+    node, _ = make_node()
+    with pytest.raises(ValueError):
+        node.step(Message(MT.HUP, from_=2))
