@@ -120,8 +120,9 @@ class Stats:
     elections: int = 0
     crashes: int = 0
     conf_changes: int = 0
-    snapshots_sent: int = 0
+    snapshots_sent: int = 0  # snapshots installed by followers
     committed: int = 0
+    reads: int = 0
 
 
 class Simulation:
@@ -142,6 +143,9 @@ class Simulation:
         self.committed_term: dict[int, int] = {}  # index -> term of the committed entry
         self.max_committed = 0
         self.pending: dict[int, int] = {}  # op id -> time first proposed
+        # ReadIndex requests: ctx -> highest index known committed when issued.
+        self.reads: dict[bytes, int] = {}
+        self.reads_served = 0
         self.next_op = 1
         self.healing = False
         self._bootstrap()
@@ -224,6 +228,7 @@ class Simulation:
             if rd.soft_state is not None:
                 self.on_soft_state(n)
             self.apply(n, rd)
+            self.check_reads(n, rd)
             n.node.advance(rd)
             self.maybe_snapshot(n)
 
@@ -290,6 +295,26 @@ class Simulation:
                 self.apply_conf_change(n, ConfChange.decode(e.data), first)
             elif e.data.startswith(b"op"):
                 self.pending.pop(int(e.data[2:]), None)
+
+    def check_reads(self, n: SimNode, rd: Ready) -> None:
+        """Linearizable reads (thesis §6.4): a read point may not precede any
+        entry known committed when the read was issued."""
+        for rs in rd.read_states:
+            floor = self.reads.pop(rs.request_ctx, None)
+            if floor is not None and rs.index < floor:
+                raise Violation(f"{n.id} read index {rs.index} below committed {floor}")
+            self.reads_served += 1
+
+    def issue_read(self) -> None:
+        live = [n for n in self.nodes.values() if n.node is not None]
+        if not live:
+            return
+        n = self.rng.choice(live)
+        ctx = b"read-%d-%d" % (self.now, len(self.reads))
+        self.reads[ctx] = self.max_committed
+        assert n.node is not None
+        n.node.read_index(ctx)
+        self.drain(n)
 
     def _record_applied(self, n: SimNode, e: Entry) -> None:
         known = self.applied_sum.setdefault(e.index, n.sm_sum)
@@ -406,6 +431,8 @@ class Simulation:
             self.pending[op] = self.now
         stale = [op for op, t in self.pending.items() if self.now - t >= 2000 or t == self.now]
         self._propose(lead, stale[:10])
+        if self.rng.random() < 0.2:
+            self.issue_read()
         if not self.healing and self.rng.random() < 0.02:
             self.churn(lead)
         if not self.healing and self.rng.random() < 0.005:
@@ -568,6 +595,7 @@ class SeedResult:
     error: str = ""
     trace: list[str] = field(default_factory=list)
     simulated_ms: int = 0
+    stats: Stats = field(default_factory=Stats)
 
 
 def run_seed(seed: int, ticks: int = DEFAULT_TICKS, trace: bool = False) -> SeedResult:
@@ -575,8 +603,9 @@ def run_seed(seed: int, ticks: int = DEFAULT_TICKS, trace: bool = False) -> Seed
     try:
         sim.run()
     except Exception as e:  # any crash of the core is a failure of the seed
-        return SeedResult(seed, f"{type(e).__name__}: {e}", list(sim.trace), sim.now)
-    return SeedResult(seed, simulated_ms=sim.now)
+        return SeedResult(seed, f"{type(e).__name__}: {e}", list(sim.trace), sim.now, sim.stats)
+    sim.stats.reads = sim.reads_served
+    return SeedResult(seed, simulated_ms=sim.now, stats=sim.stats)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -590,15 +619,23 @@ def main(argv: list[str] | None = None) -> int:
     seeds = [args.seed] if args.seed is not None else list(range(args.start, args.start + args.seeds))
     failures: list[SeedResult] = []
     simulated = 0
+    total = Stats()
     for seed in seeds:
         res = run_seed(seed, args.ticks, trace=args.verbose)
         simulated += res.simulated_ms
+        for k in vars(total):
+            setattr(total, k, getattr(total, k) + getattr(res.stats, k))
         if res.error:
             failures.append(res)
             print(f"FAIL seed {seed}: {res.error}", flush=True)
             if args.verbose:
                 print("\n".join(res.trace))
             print(f"  replay: python -m ranvier.testing.raftsim --seed {seed} --ticks {args.ticks} -v", flush=True)
+    print(
+        f"  totals: {total.elections} elections, {total.crashes} crashes, {total.conf_changes} "
+        f"membership changes, {total.snapshots_sent} snapshots installed, "
+        f"{total.committed} entries committed, {total.reads} reads checked"
+    )
     print(f"raftsim: {len(seeds)} seeds, {simulated / 1000:.0f} simulated seconds, {len(failures)} failures")
     return 1 if failures else 0
 
