@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from ranvier.raft.rawnode import Ready
 from ranvier.raft.types import (
-    NONE,
     ConfChange,
     ConfState,
     Entry,
@@ -100,7 +99,3 @@ def describe_ready(rd: Ready) -> str:
     if rd.must_sync:
         lines.append("MustSync")
     return "\n".join(lines) if lines else "<empty Ready>"
-
-
-def describe_lead(lead: int) -> str:
-    return "none" if lead == NONE else str(lead)

@@ -24,14 +24,11 @@ from dataclasses import dataclass
 
 from ranvier.raft.config import Config
 from ranvier.raft.core import Raft
-from ranvier.raft.errors import ProposalDropped
 from ranvier.raft.storage import Storage
 from ranvier.raft.types import (
-    NONE,
     ConfChange,
     ConfState,
     Entry,
-    EntryType,
     HardState,
     Message,
     MessageType,
@@ -208,5 +205,3 @@ class RawNode:
 _RESPONSES_NEEDING_MEMBER = frozenset(
     {MessageType.APP_RESP, MessageType.HEARTBEAT_RESP, MessageType.SNAP_RESP}
 )
-
-__all__ = ["RawNode", "Ready", "Status", "NONE", "EntryType", "ProposalDropped"]

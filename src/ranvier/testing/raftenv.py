@@ -13,7 +13,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ranvier.raft import (
-    NONE,
     Config,
     ConfChange,
     ConfChangeType,
@@ -31,6 +30,7 @@ from ranvier.raft import (
     describe_message,
     describe_ready,
 )
+from ranvier.raft.describe import describe_conf_state
 from ranvier.testing.datadriven import TestCase
 
 
@@ -285,9 +285,7 @@ class InteractionEnv:
 
 
 def describe_conf(cs: ConfState) -> str:
-    from ranvier.raft.describe import describe_conf_state
-
     return describe_conf_state(cs)
 
 
-__all__ = ["InteractionEnv", "NONE"]
+__all__ = ["InteractionEnv", "ZeroRng"]
