@@ -574,7 +574,7 @@ class Simulation:
         if lead is None or lead.node is None or self.pending:
             return False
         commit = lead.node.raft.log.committed
-        if lead.node.raft.log.term_or_zero(commit) != lead.node.raft.term:
+        if lead.node.raft.log.term_or_zero(commit) != lead.node.raft.term or commit < self.max_committed:
             return False
         return all(n.alive and n.sm_index == commit for n in self.members())
 
