@@ -37,7 +37,7 @@ class CmdArg:
 
 
 @dataclass
-class TestCase:
+class ScriptCase:
     pos: str  # "file:line", for failure messages
     cmd: str
     args: list[CmdArg]
@@ -102,9 +102,9 @@ def _split_words(line: str) -> list[str]:
     return words
 
 
-def parse(path: Path) -> tuple[list[str], list[TestCase]]:
+def parse(path: Path) -> tuple[list[str], list[ScriptCase]]:
     lines = path.read_text().split("\n")
-    cases: list[TestCase] = []
+    cases: list[ScriptCase] = []
     i = 0
     while i < len(lines):
         line = lines[i].strip()
@@ -125,7 +125,7 @@ def parse(path: Path) -> tuple[list[str], list[TestCase]]:
         while i < len(lines) and lines[i].strip() != "":
             i += 1
         cases.append(
-            TestCase(
+            ScriptCase(
                 pos=f"{path.name}:{start + 1}", cmd=words[0], args=parse_args(words[1:]),
                 input="\n".join(input_lines), expected="\n".join(lines[out_start:i]),
                 out_start=out_start, out_end=i,
@@ -134,7 +134,7 @@ def parse(path: Path) -> tuple[list[str], list[TestCase]]:
     return lines, cases
 
 
-def run_file(path: Path, handler: Callable[[TestCase], str], rewrite: bool = False) -> None:
+def run_file(path: Path, handler: Callable[[ScriptCase], str], rewrite: bool = False) -> None:
     """Run every case in path; raise DataDrivenFailure on the first mismatch
     (or rewrite the file with the actual outputs)."""
     lines, cases = parse(path)
@@ -153,7 +153,7 @@ def run_file(path: Path, handler: Callable[[TestCase], str], rewrite: bool = Fal
         _rewrite(path, lines, cases, outputs)
 
 
-def _rewrite(path: Path, lines: list[str], cases: list[TestCase], outputs: list[str]) -> None:
+def _rewrite(path: Path, lines: list[str], cases: list[ScriptCase], outputs: list[str]) -> None:
     new: list[str] = []
     pos = 0
     for case, out in zip(cases, outputs):

@@ -31,7 +31,7 @@ from ranvier.raft import (
     describe_ready,
 )
 from ranvier.raft.describe import describe_conf_state
-from ranvier.testing.datadriven import TestCase
+from ranvier.testing.datadriven import ScriptCase
 
 
 class ZeroRng:
@@ -59,9 +59,9 @@ class InteractionEnv:
 
     # ---- dispatch ----
 
-    def handle(self, case: TestCase) -> str:
+    def handle(self, case: ScriptCase) -> str:
         self.out = []
-        handler: Callable[[TestCase], None] | None = getattr(
+        handler: Callable[[ScriptCase], None] | None = getattr(
             self, "cmd_" + case.cmd.replace("-", "_"), None
         )
         if handler is None:
@@ -72,13 +72,13 @@ class InteractionEnv:
             self.out.append(f"ProposalDropped: {e}")
         return "\n".join(self.out)
 
-    def ids(self, case: TestCase) -> list[int]:
+    def ids(self, case: ScriptCase) -> list[int]:
         ids = [int(w) for w in case.positional() if w.isdigit()]
         return ids or sorted(self.nodes)
 
     # ---- commands ----
 
-    def cmd_add_nodes(self, case: TestCase) -> None:
+    def cmd_add_nodes(self, case: ScriptCase) -> None:
         """Example: add-nodes 3 voters=(1,2,3) learners=(4) index=2 pre-vote=false check-quorum=false
         Bootstraps each new node from a snapshot at `index` (term 1) holding the
         membership; nodes outside any membership start empty."""
@@ -103,29 +103,29 @@ class InteractionEnv:
             self.nodes[nid] = EnvNode(RawNode(cfg, storage), storage, cfg)
             self.out.append(f"INFO {nid} added: {self._conf(nid)}")
 
-    def cmd_campaign(self, case: TestCase) -> None:
+    def cmd_campaign(self, case: ScriptCase) -> None:
         """Example: campaign 1"""
         self.nodes[self.ids(case)[0]].node.campaign()
 
-    def cmd_tick_election(self, case: TestCase) -> None:
+    def cmd_tick_election(self, case: ScriptCase) -> None:
         """Example: tick-election 1  (election_tick ticks)"""
         for nid in self.ids(case):
             for _ in range(self.nodes[nid].config.election_tick):
                 self.nodes[nid].node.tick()
 
-    def cmd_tick_heartbeat(self, case: TestCase) -> None:
+    def cmd_tick_heartbeat(self, case: ScriptCase) -> None:
         """Example: tick-heartbeat 1"""
         for nid in self.ids(case):
             for _ in range(self.nodes[nid].config.heartbeat_tick):
                 self.nodes[nid].node.tick()
 
-    def cmd_propose(self, case: TestCase) -> None:
+    def cmd_propose(self, case: ScriptCase) -> None:
         """Example: propose 1 hello"""
         nid, data = case.positional()[:2]
         index = self.nodes[int(nid)].node.propose(data.encode())
         self.out.append(f"proposed at index {index}")
 
-    def cmd_propose_conf_change(self, case: TestCase) -> None:
+    def cmd_propose_conf_change(self, case: ScriptCase) -> None:
         """Example: propose-conf-change 1 v4  (v: voter, l: learner, r: remove)"""
         nid, change = case.positional()[:2]
         kind = {"v": ConfChangeType.ADD_VOTER, "l": ConfChangeType.ADD_LEARNER,
@@ -133,21 +133,21 @@ class InteractionEnv:
         index = self.nodes[int(nid)].node.propose_conf_change(ConfChange(kind, int(change[1:])))
         self.out.append(f"proposed at index {index}")
 
-    def cmd_transfer_leadership(self, case: TestCase) -> None:
+    def cmd_transfer_leadership(self, case: ScriptCase) -> None:
         """Example: transfer-leadership from=1 to=2"""
         self.nodes[int(case.arg("from") or 0)].node.transfer_leader(int(case.arg("to") or 0))
 
-    def cmd_read_index(self, case: TestCase) -> None:
+    def cmd_read_index(self, case: ScriptCase) -> None:
         """Example: read-index 1 ctx1"""
         nid, ctx = case.positional()[:2]
         self.nodes[int(nid)].node.read_index(ctx.encode())
 
-    def cmd_process_ready(self, case: TestCase) -> None:
+    def cmd_process_ready(self, case: ScriptCase) -> None:
         """Example: process-ready 1 2"""
         for nid in self.ids(case):
             self.process_ready(nid)
 
-    def cmd_deliver_msgs(self, case: TestCase) -> None:
+    def cmd_deliver_msgs(self, case: ScriptCase) -> None:
         """Example: deliver-msgs 1 drop=(2) from=(3)  (messages to 1, only those
         from 3 if given; drop every message to 2)"""
         for nid in [int(v) for v in case.arg_list("drop")]:
@@ -156,7 +156,7 @@ class InteractionEnv:
         for nid in [int(w) for w in case.positional() if w.isdigit()]:
             self.deliver(nid, senders)
 
-    def cmd_stabilize(self, case: TestCase) -> None:
+    def cmd_stabilize(self, case: ScriptCase) -> None:
         """Example: stabilize  (process and deliver until nothing is left)"""
         ids = self.ids(case)
         while True:
@@ -172,7 +172,7 @@ class InteractionEnv:
             if not busy:
                 return
 
-    def cmd_restart(self, case: TestCase) -> None:
+    def cmd_restart(self, case: ScriptCase) -> None:
         """Example: restart 1  (crash and restart: only what the storage holds survives)"""
         for nid in self.ids(case):
             n = self.nodes[nid]
@@ -181,15 +181,15 @@ class InteractionEnv:
             n.applied = [(0, d) for d in data.split(b",")] if data else []
             self.out.append(f"INFO {nid} restarted: {describe_hard_state(n.storage.hard_state)}")
 
-    def cmd_isolate(self, case: TestCase) -> None:
+    def cmd_isolate(self, case: ScriptCase) -> None:
         """Example: isolate 1  (drop every message to or from 1 on delivery)"""
         self.isolated.update(self.ids(case))
 
-    def cmd_heal(self, case: TestCase) -> None:
+    def cmd_heal(self, case: ScriptCase) -> None:
         """Example: heal"""
         self.isolated.clear()
 
-    def cmd_compact(self, case: TestCase) -> None:
+    def cmd_compact(self, case: ScriptCase) -> None:
         """Example: compact 1 5  (snapshot the state machine at applied index 5, drop the log)"""
         nid, index = (int(w) for w in case.positional()[:2])
         n = self.nodes[nid]
@@ -198,7 +198,7 @@ class InteractionEnv:
         n.storage.compact(index)
         self.out.append(f"snapshot at {index} with {len(data)}B; first index {n.storage.first_index()}")
 
-    def cmd_raft_log(self, case: TestCase) -> None:
+    def cmd_raft_log(self, case: ScriptCase) -> None:
         """Example: raft-log 1  (the persisted log)"""
         s = self.nodes[self.ids(case)[0]].storage
         ents = s.entries(s.first_index(), s.last_index() + 1, 1 << 62) if s.last_index() >= s.first_index() else []
@@ -206,7 +206,7 @@ class InteractionEnv:
         if not ents:
             self.out.append(f"log is empty: first index={s.first_index()}, last index={s.last_index()}")
 
-    def cmd_raft_state(self, case: TestCase) -> None:
+    def cmd_raft_state(self, case: ScriptCase) -> None:
         """Example: raft-state"""
         for nid in sorted(self.nodes):
             st = self.nodes[nid].node.status()
@@ -216,14 +216,14 @@ class InteractionEnv:
                 f"Lead:{st.soft_state.lead} Commit:{st.hard_state.commit} Applied:{st.applied}"
             )
 
-    def cmd_status(self, case: TestCase) -> None:
+    def cmd_status(self, case: ScriptCase) -> None:
         """Example: status 1  (the leader's view of replication)"""
         r = self.nodes[self.ids(case)[0]].node.raft
         for nid, pr in sorted(r.trk.progress.items()):
             self.out.append(f"{nid}: {pr.state.name} match={pr.match} next={pr.next}"
                             + (" learner" if pr.is_learner else ""))
 
-    def cmd_state_machine(self, case: TestCase) -> None:
+    def cmd_state_machine(self, case: ScriptCase) -> None:
         """Example: state-machine 2  (applied normal entries)"""
         n = self.nodes[self.ids(case)[0]]
         self.out.append(" ".join(f"{i}:{d.decode()}" for i, d in n.applied) or "<empty>")
