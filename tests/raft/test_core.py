@@ -200,3 +200,18 @@ def test_local_messages_are_refused_from_the_network() -> None:
     node, _ = make_node()
     with pytest.raises(ValueError):
         node.step(Message(MT.HUP, from_=2))
+
+
+def test_rejected_vote_does_not_reset_election_timer() -> None:
+    """Fig. 2 (§5.2): a higher-term VOTE from a candidate with a stale log
+    makes us a follower of its term but must not restart our election timer,
+    or such a candidate keeps the up-to-date nodes from ever campaigning
+    (regression: seed 103341, pre-vote off)."""
+    node, s = make_node(pre_vote=False)
+    node.raft.log.append([Entry(1, 2, b"x")])
+    drain(node, s)
+    for _ in range(7):
+        node.tick()
+    node.step(Message(MT.VOTE, to=1, from_=2, term=5, index=1, log_term=1))
+    (resp,) = [m for m in drain(node, s) if m.type == MT.VOTE_RESP]
+    assert resp.reject and node.raft.term == 5 and node.raft.election_elapsed == 7

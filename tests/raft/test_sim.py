@@ -21,6 +21,8 @@ REGRESSION_SEEDS = [
     (3, 600),  # leader stuck in SNAPSHOT when the follower already held that snapshot
     (9, 600),  # replayed removal decommissioned a re-added node (simulator bug)
     (18, 600),  # reused node id with a wiped disk completed a stale quorum
+    (103341, 400),  # stale-log candidates kept resetting everyone's election timer (pre-vote off)
+    (103528, 400),  # leader crashed while serving a read; simulator then used it (simulator bug)
 ]
 
 

@@ -399,7 +399,13 @@ class Raft:
         if m.type == MT.PRE_VOTE or (m.type == MT.PRE_VOTE_RESP and not m.reject):
             return True  # a pre-vote never changes our term
         lead = m.from_ if m.type in (MT.APP, MT.HEARTBEAT, MT.SNAP) else NONE
+        elapsed = self.election_elapsed
         self.become_follower(m.term, lead)
+        if m.type == MT.VOTE:
+            # Fig. 2: only a leader's messages or granting a vote reset the
+            # election timer. A candidate with a stale log must not keep
+            # resetting the nodes that could win (seed 103341, pre-vote off).
+            self.election_elapsed = elapsed
         return True
 
     def _step_lower_term(self, m: Message) -> None:

@@ -433,6 +433,8 @@ class Simulation:
         self._propose(lead, stale[:10])
         if self.rng.random() < 0.2:
             self.issue_read()
+            if lead.node is None:
+                return  # the read's Ready crashed the leader (seed 103528)
         if not self.healing and self.rng.random() < 0.02:
             self.churn(lead)
         if not self.healing and self.rng.random() < 0.005:
