@@ -24,6 +24,8 @@ from typing import Any
 
 import grpc
 
+from ranvier.eventstore.codec import encode_varint
+
 EVENT_STORE = "/io.axoniq.axonserver.grpc.event.EventStore/"
 RAW = "/ranvier.bench.Raw/"
 PAYLOAD_TYPE = b"io.ranvier.bench.BenchPayload"
@@ -37,25 +39,12 @@ def _identity(data: bytes) -> bytes:
 # -- protobuf by hand (mirrors bench/loadgen/event.go) ----------------------------------------
 
 
-def _varint(value: int) -> bytes:
-    value &= (1 << 64) - 1
-    out = bytearray()
-    while True:
-        bits = value & 0x7F
-        value >>= 7
-        if value:
-            out.append(bits | 0x80)
-        else:
-            out.append(bits)
-            return bytes(out)
-
-
 def _field_bytes(number: int, data: bytes) -> bytes:
-    return _varint(number << 3 | 2) + _varint(len(data)) + data
+    return encode_varint(number << 3 | 2) + encode_varint(len(data)) + data
 
 
 def _field_varint(number: int, value: int) -> bytes:
-    return _varint(number << 3) + _varint(value) if value else b""
+    return encode_varint(number << 3) + encode_varint(value) if value else b""
 
 
 def encode_event(message_id: str, aggregate_id: str, seq: int, payload: bytes) -> bytes:
@@ -99,7 +88,7 @@ def _read_varint(msg: bytes, i: int) -> tuple[int, int]:
 
 def sample_sizes(payload: int) -> tuple[int, int]:
     event = len(encode_event(str(uuid.uuid4()), "bench-00000000-0001-000001", 5, b"a" * payload))
-    return event, 1 + len(_varint(5_000_000)) + 1 + len(_varint(event)) + event
+    return event, 1 + len(encode_varint(5_000_000)) + 1 + len(encode_varint(event)) + event
 
 
 # -- plumbing --------------------------------------------------------------------------------

@@ -73,7 +73,8 @@ def sequence_keys(raws: tuple[bytes, ...] | list[bytes]) -> tuple[list[tuple[str
     return keys, max_ts
 
 
-def _varint(value: int) -> bytes:
+def encode_varint(value: int) -> bytes:
+    """Protobuf base-128 varint; negative int64 values take ten bytes."""
     if value < 0:
         value += 1 << 64  # int64 negatives are ten-byte varints
     out = bytearray()
@@ -89,7 +90,7 @@ def _varint(value: int) -> bytes:
 
 def frame_event_with_token(token: int, raw_event: bytes) -> bytes:
     """Serialized `EventWithToken{token=1, event=2}` around stored event bytes."""
-    head = b"\x12" + _varint(len(raw_event))
+    head = b"\x12" + encode_varint(len(raw_event))
     if token:
-        head = b"\x08" + _varint(token) + head
+        head = b"\x08" + encode_varint(token) + head
     return head + raw_event
