@@ -66,6 +66,8 @@ class Node:
             command_queue_capacity=settings.command_queue_capacity,
             query_queue_capacity=settings.query_queue_capacity,
         ))
+        if self.cluster is not None:
+            self.cluster.route_messages(self.messaging)
         self._grpc: grpc.aio.Server | None = None
         self._http_task: asyncio.Task[None] | None = None
         self._http_server: object | None = None

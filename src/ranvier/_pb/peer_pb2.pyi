@@ -147,3 +147,81 @@ class LogChunk(_message.Message):
     data: bytes
     crc32: int
     def __init__(self, position: _Optional[int] = ..., data: _Optional[bytes] = ..., crc32: _Optional[int] = ...) -> None: ...
+
+class RelayDown(_message.Message):
+    __slots__ = ("stream_id", "command", "query", "then")
+    STREAM_ID_FIELD_NUMBER: _ClassVar[int]
+    COMMAND_FIELD_NUMBER: _ClassVar[int]
+    QUERY_FIELD_NUMBER: _ClassVar[int]
+    THEN_FIELD_NUMBER: _ClassVar[int]
+    stream_id: str
+    command: bytes
+    query: bytes
+    then: _containers.RepeatedScalarFieldContainer[bytes]
+    def __init__(self, stream_id: _Optional[str] = ..., command: _Optional[bytes] = ..., query: _Optional[bytes] = ..., then: _Optional[_Iterable[bytes]] = ...) -> None: ...
+
+class RelayDownBatch(_message.Message):
+    __slots__ = ("from_node", "items")
+    FROM_NODE_FIELD_NUMBER: _ClassVar[int]
+    ITEMS_FIELD_NUMBER: _ClassVar[int]
+    from_node: int
+    items: _containers.RepeatedCompositeFieldContainer[RelayDown]
+    def __init__(self, from_node: _Optional[int] = ..., items: _Optional[_Iterable[_Union[RelayDown, _Mapping]]] = ...) -> None: ...
+
+class CommandSubscription(_message.Message):
+    __slots__ = ("name", "load_factor")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    LOAD_FACTOR_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    load_factor: int
+    def __init__(self, name: _Optional[str] = ..., load_factor: _Optional[int] = ...) -> None: ...
+
+class QuerySubscription(_message.Message):
+    __slots__ = ("name", "result_names")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    RESULT_NAMES_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    result_names: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, name: _Optional[str] = ..., result_names: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class HandlerState(_message.Message):
+    __slots__ = ("stream_id", "context", "client_id", "component_name", "query_stream", "commands", "queries", "gone", "unsent_commands")
+    STREAM_ID_FIELD_NUMBER: _ClassVar[int]
+    CONTEXT_FIELD_NUMBER: _ClassVar[int]
+    CLIENT_ID_FIELD_NUMBER: _ClassVar[int]
+    COMPONENT_NAME_FIELD_NUMBER: _ClassVar[int]
+    QUERY_STREAM_FIELD_NUMBER: _ClassVar[int]
+    COMMANDS_FIELD_NUMBER: _ClassVar[int]
+    QUERIES_FIELD_NUMBER: _ClassVar[int]
+    GONE_FIELD_NUMBER: _ClassVar[int]
+    UNSENT_COMMANDS_FIELD_NUMBER: _ClassVar[int]
+    stream_id: str
+    context: str
+    client_id: str
+    component_name: str
+    query_stream: bool
+    commands: _containers.RepeatedCompositeFieldContainer[CommandSubscription]
+    queries: _containers.RepeatedCompositeFieldContainer[QuerySubscription]
+    gone: bool
+    unsent_commands: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, stream_id: _Optional[str] = ..., context: _Optional[str] = ..., client_id: _Optional[str] = ..., component_name: _Optional[str] = ..., query_stream: _Optional[bool] = ..., commands: _Optional[_Iterable[_Union[CommandSubscription, _Mapping]]] = ..., queries: _Optional[_Iterable[_Union[QuerySubscription, _Mapping]]] = ..., gone: _Optional[bool] = ..., unsent_commands: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class RelayUp(_message.Message):
+    __slots__ = ("stream_id", "handler", "command_response", "query_outbound")
+    STREAM_ID_FIELD_NUMBER: _ClassVar[int]
+    HANDLER_FIELD_NUMBER: _ClassVar[int]
+    COMMAND_RESPONSE_FIELD_NUMBER: _ClassVar[int]
+    QUERY_OUTBOUND_FIELD_NUMBER: _ClassVar[int]
+    stream_id: str
+    handler: HandlerState
+    command_response: bytes
+    query_outbound: bytes
+    def __init__(self, stream_id: _Optional[str] = ..., handler: _Optional[_Union[HandlerState, _Mapping]] = ..., command_response: _Optional[bytes] = ..., query_outbound: _Optional[bytes] = ...) -> None: ...
+
+class RelayUpBatch(_message.Message):
+    __slots__ = ("from_node", "items")
+    FROM_NODE_FIELD_NUMBER: _ClassVar[int]
+    ITEMS_FIELD_NUMBER: _ClassVar[int]
+    from_node: int
+    items: _containers.RepeatedCompositeFieldContainer[RelayUp]
+    def __init__(self, from_node: _Optional[int] = ..., items: _Optional[_Iterable[_Union[RelayUp, _Mapping]]] = ...) -> None: ...

@@ -49,6 +49,11 @@ class PeerServiceStub:
                 request_serializer=peer__pb2.FetchLogRequest.SerializeToString,
                 response_deserializer=peer__pb2.LogChunk.FromString,
                 _registered_method=True)
+        self.Relay = channel.stream_stream(
+                '/ranvier.peer.PeerService/Relay',
+                request_serializer=peer__pb2.RelayDownBatch.SerializeToString,
+                response_deserializer=peer__pb2.RelayUpBatch.FromString,
+                _registered_method=True)
 
 
 class PeerServiceServicer:
@@ -80,6 +85,18 @@ class PeerServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Relay(self, request_iterator, context):
+        """Command and query routing between nodes. The caller's messages for handler
+        streams connected to the receiving node go down; the receiver's handler
+        subscriptions (a full picture first, then every change) and the answers of
+        its handlers to the caller's messages come up, in one ordered stream. The
+        call lives as long as the connection; when it ends, each side forgets what
+        the other routed through it.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_PeerServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -97,6 +114,11 @@ def add_PeerServiceServicer_to_server(servicer, server):
                     servicer.FetchLog,
                     request_deserializer=peer__pb2.FetchLogRequest.FromString,
                     response_serializer=peer__pb2.LogChunk.SerializeToString,
+            ),
+            'Relay': grpc.stream_stream_rpc_method_handler(
+                    servicer.Relay,
+                    request_deserializer=peer__pb2.RelayDownBatch.FromString,
+                    response_serializer=peer__pb2.RelayUpBatch.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -180,6 +202,33 @@ class PeerService:
             '/ranvier.peer.PeerService/FetchLog',
             peer__pb2.FetchLogRequest.SerializeToString,
             peer__pb2.LogChunk.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Relay(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_stream(
+            request_iterator,
+            target,
+            '/ranvier.peer.PeerService/Relay',
+            peer__pb2.RelayDownBatch.SerializeToString,
+            peer__pb2.RelayUpBatch.FromString,
             options,
             channel_credentials,
             insecure,

@@ -17,7 +17,10 @@ from ranvier.eventstore import ContextEventStore, StoreOptions
 from ranvier.raft import Message
 from ranvier.replication.driver import Timing
 
+from ranvier.messaging import Messaging
+
 from .admin import ADMIN, PRIMARY, NodeRecord, command
+from .message_links import MessageLinks, RelayServer
 from .peer import GrpcTransport
 from .peer_server import PeerServer, read_log_bytes
 from .runtime import ClusterRuntime, node_id_of
@@ -48,15 +51,35 @@ class Clustering:
         )
         self.server = PeerServer(self._deliver, self.runtime.handle_forward, self._read_log,
                                  node_id=self.runtime.my_id)
+        self.links: MessageLinks | None = None
+        self._started = False
+
+    def route_messages(self, messaging: Messaging) -> None:
+        """Share `messaging`'s handlers with the other nodes and route to theirs."""
+        self.links = MessageLinks(self.runtime.my_id, messaging, self.transport.stub)
+        self.server.servicer.relay_server = RelayServer(messaging.relay, self.runtime.my_id)
+        self.runtime.admin_fsm.listeners.append(self._sync_links)
 
     async def start(self) -> None:
         await self.server.start(self.bind_address, self.me.grpc_internal_port)
         await self.runtime.start()
+        self._started = True
+        self._sync_links()
 
     async def stop(self) -> None:
+        self._started = False
+        if self.links is not None:
+            await self.links.close()
         await self.runtime.stop()
         await self.server.stop()
         await self.transport.close()
+
+    def _sync_links(self) -> None:
+        """Relay calls to exactly the other nodes of the configuration (on every change)."""
+        if self.links is None or not self._started:
+            return
+        nodes = self.runtime.admin_fsm.config.nodes
+        self.links.sync({node_id_of(name): name for name in nodes if name != self.me.name})
 
     # -- plumbing ------------------------------------------------------------------------
 

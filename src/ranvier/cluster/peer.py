@@ -229,6 +229,10 @@ class GrpcTransport:
         if channel is not None:
             await channel.close()
 
+    def stub(self, node_id: int) -> peer_pb2_grpc.PeerServiceStub:
+        """A stub on the shared channel to `node_id`, for calls of other services' own."""
+        return self._stub_for(node_id)
+
     def _stub_for(self, node_id: int) -> peer_pb2_grpc.PeerServiceStub:
         if self._closed:
             raise PeerUnavailable("the transport is closed")

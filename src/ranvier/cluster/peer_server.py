@@ -13,6 +13,8 @@
   CRC-checked chunks of about 1 MiB, one at a time (gRPC's flow control keeps a
   slow reader from piling chunks up in memory). `read_log(context, position,
   max_bytes)` supplies them; `read_log_bytes` reads a `SegmentedLog` for it.
+- `Relay`: command and query routing with another node, served by the
+  `relay_server` (`ranvier.cluster.message_links.RelayServer`) once one is set.
 
 The interceptors given at construction run before every call: the place for the
 internal token check (and TLS goes on the port) once access control arrives.
@@ -122,6 +124,7 @@ class PeerServicer(peer_pb2_grpc.PeerServiceServicer):
         self.received_messages = 0
         self.unknown_group_drops = 0
         self.refused_streams = 0  # streams from senders that meant another node
+        self.relay_server: Any = None  # message_links.RelayServer, set by the node
 
     async def Stream(self, request_iterator: Any, context: grpc.aio.ServicerContext) -> pb.StreamSummary:
         batches = messages = 0
@@ -168,6 +171,12 @@ class PeerServicer(peer_pb2_grpc.PeerServiceServicer):
             log.exception("group %s: forwarded proposal from node %d failed", request.group, request.from_node)
             return pb.ForwardResponse(error=error_to_pb(exc))
         return pb.ForwardResponse(result=bytes(result))
+
+    async def Relay(self, request_iterator: Any, context: grpc.aio.ServicerContext) -> Any:
+        if self.relay_server is None:
+            await _abort(context, RanvierError("this node does not route messages yet", ErrorCode.NOT_RUNNING_IN_CLUSTER))
+        async for batch in self.relay_server.serve(request_iterator, context):
+            yield batch
 
     async def FetchLog(self, request: pb.FetchLogRequest, context: grpc.aio.ServicerContext) -> Any:
         if self.read_log is None:

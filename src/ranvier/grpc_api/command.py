@@ -116,7 +116,7 @@ class CommandService:
         elif kind == "flow_control":
             handler.grant(request.flow_control.permits)
         elif kind == "command_response":
-            self.messaging.commands.on_response(request.command_response)
+            self.messaging.command_answered(handler, request.command_response)
         elif kind != "ack":
             error = RanvierError(f"unsupported instruction {kind!r}", ErrorCode.UNSUPPORTED_INSTRUCTION)
         if request.instruction_id:

@@ -148,7 +148,7 @@ class QueryService:
         ctx = await self._context(context)
         outbox: Outbox[Inbound] = Outbox(
             self.messaging.options.query_queue_capacity, "query handler", "query-queue-capacity-per-client")
-        handler = LocalHandler(ctx, client_id(context), outbox, _classify)
+        handler = LocalHandler(ctx, client_id(context), outbox, _classify, query_stream=True)
         reader = asyncio.ensure_future(self._read(requests, handler))
         try:
             while batch := await outbox.next():
@@ -183,12 +183,8 @@ class QueryService:
             m.registry.unsubscribe_query(handler, request.unsubscribe.query)
         elif kind == "flow_control":
             handler.grant(request.flow_control.permits)
-        elif kind == "query_response":
-            m.queries.on_response(handler, request.query_response)
-        elif kind == "query_complete":
-            m.queries.on_complete(handler, request.query_complete)
-        elif kind == "subscription_query_response":
-            m.subscriptions.on_handler_response(handler, request.subscription_query_response)
+        elif kind in ("query_response", "query_complete", "subscription_query_response"):
+            m.query_answered(handler, request)
         elif kind != "ack":
             error = RanvierError(f"unsupported instruction {kind!r}", ErrorCode.UNSUPPORTED_INSTRUCTION)
         if request.instruction_id:

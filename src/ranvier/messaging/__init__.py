@@ -8,16 +8,21 @@ Layout:
   commands.py       CommandRouter: route, wait, time out, fail over on disconnect
   queries.py        QueryRouter / ActiveQuery: one instance per component, streaming
   subscriptions.py  SubscriptionRouter: subscription queries (initial result, updates)
+  remote.py         RemoteHandler / PeerHandlers (other nodes' handlers), Relay (ours, for them)
   clock.py          Clock protocol, LoopClock, ManualClock (tests)
   instructions.py   reading Axon's processing instructions
 
 Nothing here knows gRPC: `grpc_api.command` and `grpc_api.query` adapt client streams
-to `LocalHandler`s, and the HTTP API calls the routers directly.
+to `LocalHandler`s, `cluster.message_links` carries `remote.py`'s messages between
+nodes, and the HTTP API calls the routers directly.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
+
+from ranvier._pb import command_pb2, query_pb2
 
 from .clock import Clock, LoopClock, ManualClock
 from .commands import CommandRouter
@@ -26,6 +31,7 @@ from .hashing import ConsistentHash
 from .outbox import Outbox, OutboxClosed, TooManyRequests
 from .queries import ActiveQuery, QueryRouter
 from .registry import Registry
+from .remote import PeerHandlers, Relay, RemoteHandler, Routers
 from .subscriptions import Subscription, SubscriptionRouter
 
 
@@ -37,20 +43,36 @@ class MessagingOptions:
     query_queue_capacity: int = 10_000
 
 
-class Messaging:
-    """The node's routing state: one registry and the three routers over it."""
+class Messaging(Routers):
+    """The node's routing state: one registry, the three routers over it, and the
+    relay that lets other nodes route to this node's handlers."""
 
     def __init__(self, options: MessagingOptions | None = None, clock: Clock | None = None) -> None:
         self.options = options or MessagingOptions()
         clock = clock or LoopClock()
-        self.registry = Registry()
-        self.commands = CommandRouter(self.registry, clock, self.options.default_command_timeout_ms)
-        self.queries = QueryRouter(self.registry, clock, self.options.default_query_timeout_ms)
-        self.subscriptions = SubscriptionRouter(self.registry)
+        registry = Registry()
+        super().__init__(
+            registry,
+            CommandRouter(registry, clock, self.options.default_command_timeout_ms),
+            QueryRouter(registry, clock, self.options.default_query_timeout_ms),
+            SubscriptionRouter(registry),
+        )
+        self.relay = Relay(registry)
+
+    def command_answered(self, handler: Handler[Any], response: command_pb2.CommandResponse) -> None:
+        """A handler stream on this node answered a command (for another node, or ours)."""
+        if not self.relay.claim_command(handler, response):
+            self.commands.on_response(response)
+
+    def query_answered(self, handler: Handler[Any], outbound: query_pb2.QueryProviderOutbound) -> None:
+        """A query handler stream on this node answered (a query or a subscription)."""
+        if not self.relay.claim_query(handler, outbound):
+            self.query_answer(handler, outbound)
 
 
 __all__ = [
     "ActiveQuery", "Clock", "CommandRouter", "ConsistentHash", "Handler", "LocalHandler", "LoopClock",
-    "ManualClock", "Messaging", "MessagingOptions", "Outbox", "OutboxClosed", "QueryRouter", "Registry",
+    "ManualClock", "Messaging", "MessagingOptions", "Outbox", "OutboxClosed", "PeerHandlers", "QueryRouter",
+    "Registry", "Relay", "RemoteHandler", "Routers",
     "Subscription", "SubscriptionRouter", "TooManyRequests",
 ]

@@ -135,8 +135,8 @@ class CommandRouter:
 
     def handler_gone(self, handler: CommandHandler, unsent: Sequence[command_pb2.CommandProviderInbound]) -> None:
         """`handler`'s stream ended: route its unsent commands again, fail the rest."""
-        self.registry.remove(handler)
         unsent_ids = {m.command.message_identifier for m in unsent}
+        self.registry.remove(handler, sorted(unsent_ids))
         for message_id, flight in list(self.in_flight.items()):
             if flight.handler is not handler:
                 continue

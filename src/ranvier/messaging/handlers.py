@@ -1,8 +1,9 @@
 """What the routers send to: a handler is anything with identity and `send(message)`.
 
 A `LocalHandler` is a client's stream on this node (its messages go through an
-`Outbox` the gRPC adapter drains). Routing across nodes will add a handler whose
-`send` forwards over the internal port; the routers do not tell the two apart.
+`Outbox` the gRPC adapter drains). A `RemoteHandler` (remote.py) is a stream on
+another node: its `send` goes over the internal port. The routers do not tell the
+two apart.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ class Handler(Protocol[M_contra]):
     client_id: str
     component_name: str
     context: str
+    query_stream: bool
 
     def send(self, message: M_contra, *, then: Sequence[M_contra] = ()) -> None: ...
 
@@ -51,8 +53,10 @@ class LocalHandler(Generic[M]):
         outbox: Outbox[M],
         classify: Callable[[M], int | None],
         component_name: str = "",
+        query_stream: bool = False,
     ) -> None:
         self.context = context
+        self.query_stream = query_stream  # a QueryService stream (else CommandService)
         self.client_id = client_id
         self.component_name = component_name
         self.stream_id = f"{client_id}.{uuid.uuid4().hex[:12]}"

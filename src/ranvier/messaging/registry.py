@@ -8,6 +8,8 @@ Queries: per (context, query name), the subscribed handlers grouped by component
 name; a query goes to one instance of each component, chosen round-robin.
 
 Handlers are `Handler` objects, so a handler on another node fits the same tables.
+Every change to a handler stream on this node (not one mirrored from another node)
+is reported to `on_change(handler, gone, unsent)`: the relay tells the other nodes.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 import itertools
 from collections import defaultdict
 from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from .handlers import Handler
@@ -36,10 +39,23 @@ class _QueryEntry:
     turns: dict[str, itertools.count[int]] = field(default_factory=dict)
 
 
+ChangeListener = Callable[[AnyHandler, bool, Sequence[str]], None]
+
+
+def is_remote(handler: AnyHandler) -> bool:
+    """True for a handler stream connected to another node (a mirror of it)."""
+    return getattr(handler, "remote", False)
+
+
 class Registry:
     def __init__(self) -> None:
         self._commands: dict[tuple[str, str], _CommandEntry] = {}
         self._queries: dict[tuple[str, str], _QueryEntry] = {}
+        self.on_change: ChangeListener | None = None
+
+    def _changed(self, handler: AnyHandler, gone: bool = False, unsent: Sequence[str] = ()) -> None:
+        if self.on_change is not None and not is_remote(handler):
+            self.on_change(handler, gone, unsent)
 
     # -- commands --------------------------------------------------------------------
 
@@ -47,16 +63,22 @@ class Registry:
         entry = self._commands.setdefault((handler.context, command), _CommandEntry())
         entry.handlers[handler.client_id] = (handler, load_factor)
         entry.ring = entry.ring.with_member(handler.client_id, load_factor)
+        self._changed(handler)
 
     def unsubscribe_command(self, handler: AnyHandler, command: str) -> None:
+        if self._drop_command(handler, command):
+            self._changed(handler)
+
+    def _drop_command(self, handler: AnyHandler, command: str) -> bool:
         key = (handler.context, command)
         entry = self._commands.get(key)
         if entry is None or entry.handlers.get(handler.client_id, (None, 0))[0] is not handler:
-            return
+            return False
         del entry.handlers[handler.client_id]
         entry.ring = entry.ring.without(handler.client_id)
         if not entry.handlers:
             del self._commands[key]
+        return True
 
     def command_handler(self, context: str, command: str, routing_key: str) -> AnyHandler | None:
         entry = self._commands.get((context, command))
@@ -66,10 +88,18 @@ class Registry:
         return entry.handlers[member][0] if member is not None else None
 
     def command_names(self, handler: AnyHandler) -> list[str]:
-        return sorted(
-            name for (ctx, name), e in self._commands.items()
-            if ctx == handler.context and e.handlers.get(handler.client_id, (None, 0))[0] is handler
-        )
+        return [name for name, _lf in self.command_subscriptions(handler)]
+
+    def command_subscriptions(self, handler: AnyHandler) -> list[tuple[str, int]]:
+        """(command name, load factor) of every command `handler` subscribes to."""
+        out = []
+        for (ctx, name), entry in self._commands.items():
+            if ctx != handler.context:
+                continue
+            current, load_factor = entry.handlers.get(handler.client_id, (None, 0))
+            if current is handler:
+                out.append((name, load_factor))
+        return sorted(out)
 
     def command_handlers(self, context: str | None = None) -> list[AnyHandler]:
         """Every distinct command handler stream (in `context`, if given)."""
@@ -87,21 +117,27 @@ class Registry:
         entry.components.setdefault(handler.component_name, {})[handler.client_id] = handler
         if result_name:
             entry.result_names[handler.client_id].add(result_name)
+        self._changed(handler)
 
     def unsubscribe_query(self, handler: AnyHandler, query: str) -> None:
+        if self._drop_query(handler, query):
+            self._changed(handler)
+
+    def _drop_query(self, handler: AnyHandler, query: str) -> bool:
         key = (handler.context, query)
         entry = self._queries.get(key)
         if entry is None:
-            return
+            return False
         instances = entry.components.get(handler.component_name, {})
         if instances.get(handler.client_id) is not handler:
-            return
+            return False
         del instances[handler.client_id]
         entry.result_names.pop(handler.client_id, None)
         if not instances:
             del entry.components[handler.component_name]
         if not entry.components:
             del self._queries[key]
+        return True
 
     def query_handlers(self, context: str, query: str) -> list[AnyHandler]:
         """One handler per component, taking turns within a component."""
@@ -139,11 +175,13 @@ class Registry:
 
     # -- both ------------------------------------------------------------------------
 
-    def remove(self, handler: AnyHandler) -> None:
-        """Drop every subscription of `handler` (its stream ended)."""
+    def remove(self, handler: AnyHandler, unsent: Sequence[str] = ()) -> None:
+        """Drop every subscription of `handler` (its stream ended). `unsent`: ids of
+        commands it was routed but never received."""
         for (ctx, name) in list(self._commands):
             if ctx == handler.context:
-                self.unsubscribe_command(handler, name)
+                self._drop_command(handler, name)
         for (ctx, name) in list(self._queries):
             if ctx == handler.context:
-                self.unsubscribe_query(handler, name)
+                self._drop_query(handler, name)
+        self._changed(handler, gone=True, unsent=unsent)

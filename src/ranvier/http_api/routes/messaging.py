@@ -109,7 +109,8 @@ def _number_instruction(key: int, value: int) -> common_pb2.ProcessingInstructio
 
 def _handler_rows(node: Node, handlers: list[Any], names: Any) -> list[dict[str, object]]:
     return [
-        {"client": h.client_id, "component": h.component_name, "context": h.context, "proxy": node.name,
+        {"client": h.client_id, "component": h.component_name, "context": h.context,
+         "proxy": getattr(h, "node_name", node.name),  # the node the handler is connected to
          **names(h)}
         for h in sorted(handlers, key=lambda h: (h.context, h.client_id))
     ]

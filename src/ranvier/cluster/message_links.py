@@ -1,0 +1,227 @@
+"""Command and query routing between nodes: the `Relay` calls on the internal port.
+
+Each node calls `Relay` on every other node of the cluster (`MessageLinks`, one
+long-lived call per peer, reconnecting with backoff), and serves the calls of the
+others (`RelayServer`). Over a call from A to B:
+
+  down (A -> B): A's commands, queries and subscription requests for handler
+                 streams connected to B, in batches;
+  up   (B -> A): B's handler streams (all of them first, then each change) and
+                 their answers to A's messages, in batches, in one order.
+
+What the messages mean lives in `ranvier.messaging.remote`: A mirrors B's handlers
+(`PeerHandlers`), B relays for A (`RelaySession`). This module only moves batches
+and notices calls ending: when A's call to B ends, for whatever reason, A drops
+every handler of B from its routing (in-flight commands fail with AXONIQ-4001) and
+B forgets what A routed through it. A node that died is noticed when its
+connection closes, or within the channel's keepalive (about 10 s) when it vanished
+without closing it.
+
+Both queues are bounded: down by `max_queue` items per peer (beyond it a message
+is refused with AXONIQ-1900, like a full client queue), up by `max_pending` items
+per caller (beyond it the call is ended; the caller reconnects and relearns).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import grpc
+
+from ranvier._pb import peer_pb2 as pb
+from ranvier.messaging import OutboxClosed, PeerHandlers, Relay, Routers, TooManyRequests
+
+log = logging.getLogger(__name__)
+
+MAX_BATCH = 512  # items per batch written; more wait for the next write
+
+
+@dataclass(eq=False)
+class _Link:
+    node_id: int
+    name: str
+    max_queue: int
+    queue: list[pb.RelayDown] = field(default_factory=list)
+    wake: asyncio.Event = field(default_factory=asyncio.Event)
+    task: asyncio.Task[None] | None = None
+    connected: bool = False
+    peer: PeerHandlers | None = None
+
+    def send_down(self, item: pb.RelayDown) -> None:
+        if not self.connected:
+            raise OutboxClosed(f"node {self.name} is not connected")
+        if len(self.queue) >= self.max_queue:
+            raise TooManyRequests(f"{len(self.queue)} messages already wait to be sent to node {self.name}")
+        self.queue.append(item)
+        self.wake.set()
+
+
+class MessageLinks:
+    """This node's `Relay` calls to the other nodes, kept to the set `sync` is given."""
+
+    def __init__(
+        self,
+        my_id: int,
+        routers: Routers,
+        stub_for: Callable[[int], Any],
+        *,
+        max_queue: int = 10_000,
+        backoff_min_s: float = 0.05,
+        backoff_max_s: float = 1.0,
+    ) -> None:
+        self.my_id = my_id
+        self.routers = routers
+        self.stub_for = stub_for
+        self.max_queue = max_queue
+        self.backoff_min_s = backoff_min_s
+        self.backoff_max_s = backoff_max_s
+        self._links: dict[int, _Link] = {}
+
+    def sync(self, peers: dict[int, str]) -> None:
+        """Call exactly these nodes (node id -> name); start and stop calls to match."""
+        for node_id, name in peers.items():
+            if node_id not in self._links and node_id != self.my_id:
+                link = self._links[node_id] = _Link(node_id, name, self.max_queue)
+                link.task = asyncio.get_running_loop().create_task(
+                    self._run(link), name=f"relay:{self.my_id}->{node_id}")
+        for node_id in [n for n in self._links if n not in peers]:
+            link = self._links.pop(node_id)
+            if link.task is not None:
+                link.task.cancel()
+
+    def connected(self, node_id: int) -> bool:
+        link = self._links.get(node_id)
+        return link is not None and link.connected
+
+    async def close(self) -> None:
+        links = list(self._links.values())
+        self._links.clear()
+        for link in links:
+            if link.task is not None:
+                link.task.cancel()
+        await asyncio.gather(*(link.task for link in links if link.task is not None), return_exceptions=True)
+
+    async def _run(self, link: _Link) -> None:
+        backoff = self.backoff_min_s
+        while True:
+            try:
+                if await self._call(link):
+                    backoff = self.backoff_min_s
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - any failure: reconnect later
+                log.debug("relay to node %s: %s", link.name, _describe(exc))
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, self.backoff_max_s)
+
+    async def _call(self, link: _Link) -> bool:
+        """One call, until it ends; True if the peer answered at all."""
+        call = self.stub_for(link.node_id).Relay(wait_for_ready=False)
+        answered = False
+        writer: asyncio.Task[None] | None = None
+        peer = link.peer = PeerHandlers(self.routers, link.name, link.send_down)
+        try:
+            await call.write(pb.RelayDownBatch(from_node=self.my_id))
+            link.connected = True
+            writer = asyncio.get_running_loop().create_task(self._write(link, call))
+            writer.add_done_callback(lambda _t: call.cancel())
+            async for batch in call:
+                answered = True
+                for item in batch.items:
+                    try:
+                        peer.receive(item)
+                    except Exception:  # noqa: BLE001 - one bad message must not cut the node off
+                        log.exception("relay from node %s: could not handle %s", link.name, item.WhichOneof("message"))
+            return answered
+        finally:
+            link.connected = False
+            link.queue.clear()
+            if writer is not None:
+                writer.cancel()
+            call.cancel()
+            link.peer = None
+            peer.lost()
+
+    @staticmethod
+    async def _write(link: _Link, call: Any) -> None:
+        while True:
+            if not link.queue:
+                link.wake.clear()
+                await link.wake.wait()
+                continue
+            items, link.queue = link.queue[:MAX_BATCH], link.queue[MAX_BATCH:]
+            await call.write(pb.RelayDownBatch(items=items))
+
+
+class RelayServer:
+    """Serves other nodes' `Relay` calls to this node's handler streams."""
+
+    def __init__(self, relay: Relay, my_id: int, max_pending: int = 50_000) -> None:
+        self.relay = relay
+        self.my_id = my_id
+        self.max_pending = max_pending
+
+    async def serve(self, requests: AsyncIterator[pb.RelayDownBatch],
+                    context: grpc.aio.ServicerContext) -> AsyncIterator[pb.RelayUpBatch]:
+        iterator = requests.__aiter__()
+        try:
+            first = await iterator.__anext__()
+        except StopAsyncIteration:
+            return
+        pending: list[pb.RelayUp] = []
+        wake = asyncio.Event()
+        overflow = False
+
+        def send_up(item: pb.RelayUp) -> None:
+            nonlocal overflow
+            if len(pending) >= self.max_pending:
+                overflow = True
+            else:
+                pending.append(item)
+            wake.set()
+
+        session = self.relay.open(first.from_node, send_up)
+        for item in first.items:
+            session.receive(item)
+        reader = asyncio.ensure_future(self._read(iterator, session, wake))
+        try:
+            while True:
+                if overflow:
+                    log.warning("relay for node %d: %d answers not taken; ending the call", first.from_node,
+                                len(pending))
+                    await context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, "relay answers not read")
+                if pending:
+                    items, pending[:] = pending[:MAX_BATCH], pending[MAX_BATCH:]
+                    yield pb.RelayUpBatch(from_node=self.my_id, items=items)
+                    continue
+                if reader.done():
+                    return
+                wake.clear()
+                await wake.wait()
+        finally:
+            reader.cancel()
+            self.relay.close(session)
+
+    @staticmethod
+    async def _read(iterator: AsyncIterator[pb.RelayDownBatch], session: Any, wake: asyncio.Event) -> None:
+        try:
+            async for batch in iterator:
+                for item in batch.items:
+                    try:
+                        session.receive(item)
+                    except Exception:  # noqa: BLE001
+                        log.exception("relay from node %d: could not handle an item", session.origin)
+        except (asyncio.CancelledError, grpc.aio.AioRpcError):
+            pass
+        finally:
+            wake.set()
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, grpc.aio.AioRpcError):
+        return f"{exc.code().name}: {exc.details()}"
+    return f"{type(exc).__name__}: {exc}"
