@@ -160,6 +160,23 @@ def test_subscription_updates_wait_for_permits_and_complete_exceptionally(node: 
     run(node, scenario)
 
 
+def test_unsubscribe_ends_the_stream_even_with_updates_waiting_for_permits(node: NodeProcess) -> None:
+    async def scenario(address: str) -> None:
+        async with AxonTestClient(address, "chatty") as handler, AxonTestClient(address) as dispatcher:
+            stream = await handler.query_handler("Chatty")
+            sub = await dispatcher.subscription_query("Chatty", permits=1)
+            await wait_for(lambda: bool(stream.subscriptions), what="subscription at the handler")
+            sub_id = next(iter(stream.subscriptions))
+            for i in range(3):
+                stream.update(sub_id, f"u{i}")
+            assert (await sub.next()).update.payload.data == b"u0"  # u1, u2 wait for permits
+            sub.unsubscribe()
+            await asyncio.wait_for(sub.ended.wait(), 5)
+            await wait_for(lambda: sub_id in stream.unsubscribed, what="unsubscribe at the handler")
+
+    run(node, scenario)
+
+
 def test_handler_subscribing_later_joins_existing_subscription(node: NodeProcess) -> None:
     async def scenario(address: str) -> None:
         async with AxonTestClient(address, "late") as handler, AxonTestClient(address) as dispatcher:

@@ -133,6 +133,9 @@ class QueryService:
                 if kind == "get_initial_result":
                     subs.initial_result(holder[0])
                 elif kind == "unsubscribe":
+                    # Updates still waiting for permits are no longer wanted; without
+                    # this the stream would wait for permits that never come.
+                    outbox.discard(lambda _m: True)
                     break
         except (asyncio.CancelledError, grpc.aio.AioRpcError):
             return
