@@ -95,10 +95,18 @@ class CommandRouter:
         if handler is None:
             future.set_result(error_response(command, ErrorCode.NO_HANDLER_FOR_COMMAND, f"No Handler for command: {command.name}"))
             return future
-        handler.send(wrap(command))  # may raise TooManyRequests: nothing is in flight yet
+        # In flight before it is sent: a handler on another node may answer before
+        # `send` returns (the relay is synchronous when both ends share a loop).
         flight = _InFlight(command, context, handler, future)
-        flight.timer = self.clock.call_later(self._timeout_s(command), lambda: self._expire(command.message_identifier))
         self.in_flight[command.message_identifier] = flight
+        try:
+            handler.send(wrap(command))
+        except BaseException:
+            del self.in_flight[command.message_identifier]  # TooManyRequests: it was never routed
+            raise
+        if not future.done():
+            flight.timer = self.clock.call_later(self._timeout_s(command),
+                                                 lambda: self._expire(command.message_identifier))
         return future
 
     def _choose(self, context: str, command: command_pb2.Command) -> CommandHandler | None:

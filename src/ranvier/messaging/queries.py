@@ -131,15 +131,16 @@ class QueryRouter:
             then.append(flow_control(query.id, window))
         refused: Exception | None = None
         for handler in handlers:
+            if query.done:
+                break
+            query.waiting[handler.stream_id] = handler  # before send: an answer may come at once
             try:
                 handler.send(_inbound(query=forwarded), then=then)
             except Exception as exc:  # noqa: BLE001 - one full queue must not stop the others
+                del query.waiting[handler.stream_id]
                 refused = exc
-                continue
-            query.waiting[handler.stream_id] = handler
-        if not query.waiting:
+        if refused is not None and not query.waiting and not query.done:
             self._finish(query, None)
-            assert refused is not None
             raise refused
 
     def _timeout_s(self, request: query_pb2.QueryRequest) -> float:

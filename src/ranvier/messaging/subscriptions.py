@@ -91,11 +91,11 @@ class SubscriptionRouter:
             ), permit=False)
             return
         for handler in handlers:
+            sub.initial_from[handler.stream_id] = handler  # before send: it may answer at once
             try:
                 handler.send(_request(get_initial_result=sub.query))
-                sub.initial_from[handler.stream_id] = handler
             except Exception:  # noqa: BLE001
-                continue
+                del sub.initial_from[handler.stream_id]
 
     def grant(self, sub: Subscription, permits: int) -> None:
         sub.outbox.grant(permits)
