@@ -10,6 +10,7 @@ Every wait is for a condition (a node's REST view, a response), never a fixed sl
 from __future__ import annotations
 
 import asyncio
+import signal
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 
@@ -168,6 +169,39 @@ def test_handler_leaving_fails_its_forwarded_commands_with_4001(nodes: list[Node
             assert (await app.dispatch("Slow")).error_code == "AXONIQ-4000"
 
     run(scenario)
+
+
+def test_frozen_node_leaves_routing_and_comes_back_when_it_thaws(nodes: list[NodeProcess]) -> None:
+    """A node that stops answering without closing its connections (SIGSTOP: a hung
+    process, a partition) is noticed by the internal channel's keepalive."""
+    n1, n2, _n3 = nodes
+
+    async def scenario() -> None:
+        async with AxonTestClient(n1.grpc_address) as app, AxonTestClient(n2.grpc_address, "sleepy") as handler:
+            stream = await handler.command_handler("Nap", auto=False)
+            await handlers_seen(n1, "commands", {"sleepy": "n2"})
+            pending = asyncio.ensure_future(app.dispatch("Nap"))
+            await asyncio.wait_for(stream.pending.get(), 10)
+            loop = asyncio.get_running_loop()
+            frozen_at = loop.time()
+            n2.process.send_signal(signal.SIGSTOP)  # type: ignore[union-attr]
+            try:
+                response = await asyncio.wait_for(pending, 30)
+                print(f"in-flight command failed {loop.time() - frozen_at:.2f} s after its handler's node froze")
+                assert response.error_code == "AXONIQ-4001", response
+                await handlers_seen(n1, "commands", {}, timeout=30)
+            finally:
+                n2.process.send_signal(signal.SIGCONT)  # type: ignore[union-attr]
+            # Thawed, n2 announces its handler again; the stream never broke.
+            await handlers_seen(n1, "commands", {"sleepy": "n2"}, timeout=30)
+            answer = asyncio.ensure_future(app.dispatch("Nap", message_id="after-thaw"))
+            command = await asyncio.wait_for(stream.pending.get(), 10)
+            while command.message_identifier != "after-thaw":  # the first command may come late, too
+                command = await asyncio.wait_for(stream.pending.get(), 10)
+            stream.respond(command)
+            assert (await answer).error_code == ""
+
+    run(scenario, timeout=120)
 
 
 def test_killed_node_fails_in_flight_commands_and_leaves_routing(nodes: list[NodeProcess]) -> None:

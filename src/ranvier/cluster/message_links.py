@@ -14,8 +14,10 @@ What the messages mean lives in `ranvier.messaging.remote`: A mirrors B's handle
 and notices calls ending: when A's call to B ends, for whatever reason, A drops
 every handler of B from its routing (in-flight commands fail with AXONIQ-4001) and
 B forgets what A routed through it. A node that died is noticed when its
-connection closes, or within the channel's keepalive (about 10 s) when it vanished
-without closing it.
+connection closes. One that hangs or is cut off without closing it is noticed by
+silence: each side writes an empty batch after `heartbeat_s` without traffic, and
+ends the call when it has heard nothing for `silence_s` (gRPC's keepalive alone
+took longer than 20 s to notice a stopped process).
 
 Both queues are bounded: down by `max_queue` items per peer (beyond it a message
 is refused with AXONIQ-1900, like a full client queue), up by `max_pending` items
@@ -38,6 +40,29 @@ from ranvier.messaging import OutboxClosed, PeerHandlers, Relay, Routers, TooMan
 log = logging.getLogger(__name__)
 
 MAX_BATCH = 512  # items per batch written; more wait for the next write
+HEARTBEAT_S = 1.0
+SILENCE_S = 5.0
+
+
+class _Silence:
+    """When the other side was last heard from; `watch` cancels the call after
+    `silence_s` without a word."""
+
+    def __init__(self, silence_s: float) -> None:
+        self.silence_s = silence_s
+        self.heard = asyncio.get_running_loop().time()
+
+    def hear(self) -> None:
+        self.heard = asyncio.get_running_loop().time()
+
+    async def watch(self, on_silence: Callable[[], None]) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            left = self.heard + self.silence_s - loop.time()
+            if left <= 0:
+                on_silence()
+                return
+            await asyncio.sleep(left)
 
 
 @dataclass(eq=False)
@@ -72,8 +97,12 @@ class MessageLinks:
         max_queue: int = 10_000,
         backoff_min_s: float = 0.05,
         backoff_max_s: float = 1.0,
+        heartbeat_s: float = HEARTBEAT_S,
+        silence_s: float = SILENCE_S,
     ) -> None:
         self.my_id = my_id
+        self.heartbeat_s = heartbeat_s
+        self.silence_s = silence_s
         self.routers = routers
         self.stub_for = stub_for
         self.max_queue = max_queue
@@ -112,7 +141,12 @@ class MessageLinks:
                 if await self._call(link):
                     backoff = self.backoff_min_s
             except asyncio.CancelledError:
-                raise
+                # grpc.aio raises CancelledError in whoever awaits a call we cancelled
+                # (silence, a failed write): that ends the call, not the link.
+                task = asyncio.current_task()
+                if task is not None and task.cancelling():
+                    raise
+                log.info("relay to node %s: call ended", link.name)
             except Exception as exc:  # noqa: BLE001 - any failure: reconnect later
                 log.debug("relay to node %s: %s", link.name, _describe(exc))
             await asyncio.sleep(backoff)
@@ -122,14 +156,18 @@ class MessageLinks:
         """One call, until it ends; True if the peer answered at all."""
         call = self.stub_for(link.node_id).Relay(wait_for_ready=False)
         answered = False
-        writer: asyncio.Task[None] | None = None
+        tasks: list[asyncio.Task[None]] = []
         peer = link.peer = PeerHandlers(self.routers, link.name, link.send_down)
+        silence = _Silence(self.silence_s)
+        loop = asyncio.get_running_loop()
         try:
+            tasks.append(loop.create_task(silence.watch(call.cancel)))  # also bounds the hello
             await call.write(pb.RelayDownBatch(from_node=self.my_id))
             link.connected = True
-            writer = asyncio.get_running_loop().create_task(self._write(link, call))
-            writer.add_done_callback(lambda _t: call.cancel())
+            tasks.append(loop.create_task(self._write(link, call)))
+            tasks[-1].add_done_callback(lambda _t: call.cancel())
             async for batch in call:
+                silence.hear()
                 answered = True
                 for item in batch.items:
                     try:
@@ -140,18 +178,20 @@ class MessageLinks:
         finally:
             link.connected = False
             link.queue.clear()
-            if writer is not None:
-                writer.cancel()
+            for task in tasks:
+                task.cancel()
             call.cancel()
             link.peer = None
             peer.lost()
 
-    @staticmethod
-    async def _write(link: _Link, call: Any) -> None:
+    async def _write(self, link: _Link, call: Any) -> None:
         while True:
             if not link.queue:
                 link.wake.clear()
-                await link.wake.wait()
+                try:
+                    await asyncio.wait_for(link.wake.wait(), self.heartbeat_s)
+                except TimeoutError:
+                    await call.write(pb.RelayDownBatch())  # still here
                 continue
             items, link.queue = link.queue[:MAX_BATCH], link.queue[MAX_BATCH:]
             await call.write(pb.RelayDownBatch(items=items))
@@ -160,10 +200,13 @@ class MessageLinks:
 class RelayServer:
     """Serves other nodes' `Relay` calls to this node's handler streams."""
 
-    def __init__(self, relay: Relay, my_id: int, max_pending: int = 50_000) -> None:
+    def __init__(self, relay: Relay, my_id: int, max_pending: int = 50_000,
+                 heartbeat_s: float = HEARTBEAT_S, silence_s: float = SILENCE_S) -> None:
         self.relay = relay
         self.my_id = my_id
         self.max_pending = max_pending
+        self.heartbeat_s = heartbeat_s
+        self.silence_s = silence_s
 
     async def serve(self, requests: AsyncIterator[pb.RelayDownBatch],
                     context: grpc.aio.ServicerContext) -> AsyncIterator[pb.RelayUpBatch]:
@@ -187,7 +230,9 @@ class RelayServer:
         session = self.relay.open(first.from_node, send_up)
         for item in first.items:
             session.receive(item)
-        reader = asyncio.ensure_future(self._read(iterator, session, wake))
+        silence = _Silence(self.silence_s)
+        reader = asyncio.ensure_future(self._read(iterator, session, wake, silence))
+        watcher = asyncio.ensure_future(silence.watch(reader.cancel))
         try:
             while True:
                 if overflow:
@@ -201,21 +246,27 @@ class RelayServer:
                 if reader.done():
                     return
                 wake.clear()
-                await wake.wait()
+                try:
+                    await asyncio.wait_for(wake.wait(), self.heartbeat_s)
+                except TimeoutError:
+                    yield pb.RelayUpBatch(from_node=self.my_id)  # still here
         finally:
             reader.cancel()
+            watcher.cancel()
             self.relay.close(session)
 
     @staticmethod
-    async def _read(iterator: AsyncIterator[pb.RelayDownBatch], session: Any, wake: asyncio.Event) -> None:
+    async def _read(iterator: AsyncIterator[pb.RelayDownBatch], session: Any, wake: asyncio.Event,
+                    silence: _Silence) -> None:
         try:
             async for batch in iterator:
+                silence.hear()
                 for item in batch.items:
                     try:
                         session.receive(item)
                     except Exception:  # noqa: BLE001
                         log.exception("relay from node %d: could not handle an item", session.origin)
-        except (asyncio.CancelledError, grpc.aio.AioRpcError):
+        except grpc.aio.AioRpcError:
             pass
         finally:
             wake.set()
