@@ -188,12 +188,12 @@ class PeerServicer(peer_pb2_grpc.PeerServiceServicer):
         return pb.StreamSummary(batches=batches, messages=messages)
 
     async def Forward(self, request: pb.ForwardRequest, context: grpc.aio.ServicerContext) -> pb.ForwardResponse:
-        if self.propose is None:
-            return pb.ForwardResponse(error=error_to_pb(
-                RanvierError("this node does not accept forwarded proposals", ErrorCode.UNSUPPORTED_INSTRUCTION)))
         refused = self._impostor(request.sender)
         if refused is not None:
             return pb.ForwardResponse(error=error_to_pb(refused))
+        if self.propose is None:
+            return pb.ForwardResponse(error=error_to_pb(
+                RanvierError("this node does not accept forwarded proposals", ErrorCode.UNSUPPORTED_INSTRUCTION)))
         try:
             result = await self.propose(request.group, request.data)
         except RanvierError as exc:
@@ -206,11 +206,11 @@ class PeerServicer(peer_pb2_grpc.PeerServiceServicer):
         return pb.ForwardResponse(result=bytes(result))
 
     async def FetchLog(self, request: pb.FetchLogRequest, context: grpc.aio.ServicerContext) -> Any:
-        if self.read_log is None:
-            await _abort(context, RanvierError("this node does not serve log copies", ErrorCode.UNSUPPORTED_INSTRUCTION))
         refused = self._impostor(request.sender)
         if refused is not None:
             await _abort(context, refused, grpc.StatusCode.FAILED_PRECONDITION)
+        if self.read_log is None:
+            await _abort(context, RanvierError("this node does not serve log copies", ErrorCode.UNSUPPORTED_INSTRUCTION))
         position, stop = request.from_position, request.to_position
         if stop and stop < position:
             await _abort(context, RanvierError(
