@@ -23,7 +23,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _POOL.AddSerializedFile(b'\n\npeer.proto\x12\x0cranvier.peer\"@\n\x05\x45ntry\x12\x0c\n\x04term\x18\x01 \x01(\x04\x12\r\n\x05index\x18\x02 \x01(\x04\x12\x0c\n\x04\x64\x61ta\x18\x03 \x01(\x0c\x12\x0c\n\x04type\x18\x04 \x01(\r\"-\n\tConfState\x12\x0e\n\x06voters\x18\x01 \x03(\x04\x12\x10\n\x08learners\x18\x02 \x03(\x04\"\\\n\x10SnapshotMetadata\x12\r\n\x05index\x18\x01 \x01(\x04\x12\x0c\n\x04term\x18\x02 \x01(\x04\x12+\n\nconf_state\x18\x03 \x01(\x0b\x32\x17.ranvier.peer.ConfState\"\xb4\x02\n\x0bRaftMessage\x12\x0c\n\x04type\x18\x01 \x01(\r\x12\n\n\x02to\x18\x02 \x01(\x04\x12\x11\n\tfrom_node\x18\x03 \x01(\x04\x12\x0c\n\x04term\x18\x04 \x01(\x04\x12\x10\n\x08log_term\x18\x05 \x01(\x04\x12\r\n\x05index\x18\x06 \x01(\x04\x12$\n\x07\x65ntries\x18\x07 \x03(\x0b\x32\x13.ranvier.peer.Entry\x12\x0e\n\x06\x63ommit\x18\x08 \x01(\x04\x12\x0e\n\x06reject\x18\t \x01(\x08\x12\x13\n\x0breject_hint\x18\n \x01(\x04\x12\x0f\n\x07\x63ontext\x18\x0b \x01(\x0c\x12\x30\n\x08snapshot\x18\x0c \x01(\x0b\x32\x1e.ranvier.peer.SnapshotMetadata\x12\x0e\n\x06offset\x18\r \x01(\x04\x12\r\n\x05\x63hunk\x18\x0e \x01(\x0c\x12\x0c\n\x04\x64one\x18\x0f \x01(\x08\"K\n\rGroupMessages\x12\r\n\x05group\x18\x01 \x01(\t\x12+\n\x08messages\x18\x02 \x03(\x0b\x32\x19.ranvier.peer.RaftMessage\"X\n\x05\x42\x61tch\x12\x11\n\tfrom_node\x18\x01 \x01(\x04\x12\x0f\n\x07to_node\x18\x02 \x01(\x04\x12+\n\x06groups\x18\x03 \x03(\x0b\x32\x1b.ranvier.peer.GroupMessages\"2\n\rStreamSummary\x12\x0f\n\x07\x62\x61tches\x18\x01 \x01(\x04\x12\x10\n\x08messages\x18\x02 \x01(\x04\"P\n\tPeerError\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\x0f\n\x07message\x18\x02 \x01(\t\x12\x11\n\tcode_name\x18\x03 \x01(\t\x12\x11\n\tleader_id\x18\x04 \x01(\x04\"@\n\x0e\x46orwardRequest\x12\r\n\x05group\x18\x01 \x01(\t\x12\x0c\n\x04\x64\x61ta\x18\x02 \x01(\x0c\x12\x11\n\tfrom_node\x18\x03 \x01(\x04\"X\n\x0f\x46orwardResponse\x12\x10\n\x06result\x18\x01 \x01(\x0cH\x00\x12(\n\x05\x65rror\x18\x02 \x01(\x0b\x32\x17.ranvier.peer.PeerErrorH\x00\x42\t\n\x07outcome\"g\n\x0f\x46\x65tchLogRequest\x12\x0f\n\x07\x63ontext\x18\x01 \x01(\t\x12\x15\n\rfrom_position\x18\x02 \x01(\x04\x12\x13\n\x0bto_position\x18\x03 \x01(\x04\x12\x17\n\x0fmax_chunk_bytes\x18\x04 \x01(\r\"9\n\x08LogChunk\x12\x10\n\x08position\x18\x01 \x01(\x04\x12\x0c\n\x04\x64\x61ta\x18\x02 \x01(\x0c\x12\r\n\x05\x63rc32\x18\x03 \x01(\x07\"[\n\tRelayDown\x12\x11\n\tstream_id\x18\x01 \x01(\t\x12\x11\n\x07\x63ommand\x18\x02 \x01(\x0cH\x00\x12\x0f\n\x05query\x18\x03 \x01(\x0cH\x00\x12\x0c\n\x04then\x18\x04 \x03(\x0c\x42\t\n\x07message\"K\n\x0eRelayDownBatch\x12\x11\n\tfrom_node\x18\x01 \x01(\x04\x12&\n\x05items\x18\x02 \x03(\x0b\x32\x17.ranvier.peer.RelayDown\"8\n\x13\x43ommandSubscription\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x13\n\x0bload_factor\x18\x02 \x01(\x05\"7\n\x11QuerySubscription\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x14\n\x0cresult_names\x18\x02 \x03(\t\"\x81\x02\n\x0cHandlerState\x12\x11\n\tstream_id\x18\x01 \x01(\t\x12\x0f\n\x07\x63ontext\x18\x02 \x01(\t\x12\x11\n\tclient_id\x18\x03 \x01(\t\x12\x16\n\x0e\x63omponent_name\x18\x04 \x01(\t\x12\x14\n\x0cquery_stream\x18\x05 \x01(\x08\x12\x33\n\x08\x63ommands\x18\x06 \x03(\x0b\x32!.ranvier.peer.CommandSubscription\x12\x30\n\x07queries\x18\x07 \x03(\x0b\x32\x1f.ranvier.peer.QuerySubscription\x12\x0c\n\x04gone\x18\x08 \x01(\x08\x12\x17\n\x0funsent_commands\x18\t \x03(\t\"\x8c\x01\n\x07RelayUp\x12\x11\n\tstream_id\x18\x01 \x01(\t\x12-\n\x07handler\x18\x02 \x01(\x0b\x32\x1a.ranvier.peer.HandlerStateH\x00\x12\x1a\n\x10\x63ommand_response\x18\x03 \x01(\x0cH\x00\x12\x18\n\x0equery_outbound\x18\x04 \x01(\x0cH\x00\x42\t\n\x07message\"G\n\x0cRelayUpBatch\x12\x11\n\tfrom_node\x18\x01 \x01(\x04\x12$\n\x05items\x18\x02 \x03(\x0b\x32\x15.ranvier.peer.RelayUp2\x9f\x02\n\x0bPeerService\x12<\n\x06Stream\x12\x13.ranvier.peer.Batch\x1a\x1b.ranvier.peer.StreamSummary(\x01\x12\x46\n\x07\x46orward\x12\x1c.ranvier.peer.ForwardRequest\x1a\x1d.ranvier.peer.ForwardResponse\x12\x43\n\x08\x46\x65tchLog\x12\x1d.ranvier.peer.FetchLogRequest\x1a\x16.ranvier.peer.LogChunk0\x01\x12\x45\n\x05Relay\x12\x1c.ranvier.peer.RelayDownBatch\x1a\x1a.ranvier.peer.RelayUpBatch(\x01\x30\x01\x62\x06proto3')
+DESCRIPTOR = _POOL.AddSerializedFile(b'\n\npeer.proto\x12\x0cranvier.peer\"@\n\x05\x45ntry\x12\x0c\n\x04term\x18\x01 \x01(\x04\x12\r\n\x05index\x18\x02 \x01(\x04\x12\x0c\n\x04\x64\x61ta\x18\x03 \x01(\x0c\x12\x0c\n\x04type\x18\x04 \x01(\r\"-\n\tConfState\x12\x0e\n\x06voters\x18\x01 \x03(\x04\x12\x10\n\x08learners\x18\x02 \x03(\x04\"\\\n\x10SnapshotMetadata\x12\r\n\x05index\x18\x01 \x01(\x04\x12\x0c\n\x04term\x18\x02 \x01(\x04\x12+\n\nconf_state\x18\x03 \x01(\x0b\x32\x17.ranvier.peer.ConfState\"\xb4\x02\n\x0bRaftMessage\x12\x0c\n\x04type\x18\x01 \x01(\r\x12\n\n\x02to\x18\x02 \x01(\x04\x12\x11\n\tfrom_node\x18\x03 \x01(\x04\x12\x0c\n\x04term\x18\x04 \x01(\x04\x12\x10\n\x08log_term\x18\x05 \x01(\x04\x12\r\n\x05index\x18\x06 \x01(\x04\x12$\n\x07\x65ntries\x18\x07 \x03(\x0b\x32\x13.ranvier.peer.Entry\x12\x0e\n\x06\x63ommit\x18\x08 \x01(\x04\x12\x0e\n\x06reject\x18\t \x01(\x08\x12\x13\n\x0breject_hint\x18\n \x01(\x04\x12\x0f\n\x07\x63ontext\x18\x0b \x01(\x0c\x12\x30\n\x08snapshot\x18\x0c \x01(\x0b\x32\x1e.ranvier.peer.SnapshotMetadata\x12\x0e\n\x06offset\x18\r \x01(\x04\x12\r\n\x05\x63hunk\x18\x0e \x01(\x0c\x12\x0c\n\x04\x64one\x18\x0f \x01(\x08\"K\n\rGroupMessages\x12\r\n\x05group\x18\x01 \x01(\t\x12+\n\x08messages\x18\x02 \x03(\x0b\x32\x19.ranvier.peer.RaftMessage\"+\n\x06Sender\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x13\n\x0bincarnation\x18\x02 \x01(\t\"~\n\x05\x42\x61tch\x12\x11\n\tfrom_node\x18\x01 \x01(\x04\x12\x0f\n\x07to_node\x18\x02 \x01(\x04\x12+\n\x06groups\x18\x03 \x03(\x0b\x32\x1b.ranvier.peer.GroupMessages\x12$\n\x06sender\x18\x04 \x01(\x0b\x32\x14.ranvier.peer.Sender\"2\n\rStreamSummary\x12\x0f\n\x07\x62\x61tches\x18\x01 \x01(\x04\x12\x10\n\x08messages\x18\x02 \x01(\x04\"P\n\tPeerError\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\x0f\n\x07message\x18\x02 \x01(\t\x12\x11\n\tcode_name\x18\x03 \x01(\t\x12\x11\n\tleader_id\x18\x04 \x01(\x04\"f\n\x0e\x46orwardRequest\x12\r\n\x05group\x18\x01 \x01(\t\x12\x0c\n\x04\x64\x61ta\x18\x02 \x01(\x0c\x12\x11\n\tfrom_node\x18\x03 \x01(\x04\x12$\n\x06sender\x18\x04 \x01(\x0b\x32\x14.ranvier.peer.Sender\"X\n\x0f\x46orwardResponse\x12\x10\n\x06result\x18\x01 \x01(\x0cH\x00\x12(\n\x05\x65rror\x18\x02 \x01(\x0b\x32\x17.ranvier.peer.PeerErrorH\x00\x42\t\n\x07outcome\"\x8d\x01\n\x0f\x46\x65tchLogRequest\x12\x0f\n\x07\x63ontext\x18\x01 \x01(\t\x12\x15\n\rfrom_position\x18\x02 \x01(\x04\x12\x13\n\x0bto_position\x18\x03 \x01(\x04\x12\x17\n\x0fmax_chunk_bytes\x18\x04 \x01(\r\x12$\n\x06sender\x18\x05 \x01(\x0b\x32\x14.ranvier.peer.Sender\"9\n\x08LogChunk\x12\x10\n\x08position\x18\x01 \x01(\x04\x12\x0c\n\x04\x64\x61ta\x18\x02 \x01(\x0c\x12\r\n\x05\x63rc32\x18\x03 \x01(\x07\"[\n\tRelayDown\x12\x11\n\tstream_id\x18\x01 \x01(\t\x12\x11\n\x07\x63ommand\x18\x02 \x01(\x0cH\x00\x12\x0f\n\x05query\x18\x03 \x01(\x0cH\x00\x12\x0c\n\x04then\x18\x04 \x03(\x0c\x42\t\n\x07message\"K\n\x0eRelayDownBatch\x12\x11\n\tfrom_node\x18\x01 \x01(\x04\x12&\n\x05items\x18\x02 \x03(\x0b\x32\x17.ranvier.peer.RelayDown\"8\n\x13\x43ommandSubscription\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x13\n\x0bload_factor\x18\x02 \x01(\x05\"7\n\x11QuerySubscription\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x14\n\x0cresult_names\x18\x02 \x03(\t\"\x81\x02\n\x0cHandlerState\x12\x11\n\tstream_id\x18\x01 \x01(\t\x12\x0f\n\x07\x63ontext\x18\x02 \x01(\t\x12\x11\n\tclient_id\x18\x03 \x01(\t\x12\x16\n\x0e\x63omponent_name\x18\x04 \x01(\t\x12\x14\n\x0cquery_stream\x18\x05 \x01(\x08\x12\x33\n\x08\x63ommands\x18\x06 \x03(\x0b\x32!.ranvier.peer.CommandSubscription\x12\x30\n\x07queries\x18\x07 \x03(\x0b\x32\x1f.ranvier.peer.QuerySubscription\x12\x0c\n\x04gone\x18\x08 \x01(\x08\x12\x17\n\x0funsent_commands\x18\t \x03(\t\"\x8c\x01\n\x07RelayUp\x12\x11\n\tstream_id\x18\x01 \x01(\t\x12-\n\x07handler\x18\x02 \x01(\x0b\x32\x1a.ranvier.peer.HandlerStateH\x00\x12\x1a\n\x10\x63ommand_response\x18\x03 \x01(\x0cH\x00\x12\x18\n\x0equery_outbound\x18\x04 \x01(\x0cH\x00\x42\t\n\x07message\"G\n\x0cRelayUpBatch\x12\x11\n\tfrom_node\x18\x01 \x01(\x04\x12$\n\x05items\x18\x02 \x03(\x0b\x32\x15.ranvier.peer.RelayUp2\x9f\x02\n\x0bPeerService\x12<\n\x06Stream\x12\x13.ranvier.peer.Batch\x1a\x1b.ranvier.peer.StreamSummary(\x01\x12\x46\n\x07\x46orward\x12\x1c.ranvier.peer.ForwardRequest\x1a\x1d.ranvier.peer.ForwardResponse\x12\x43\n\x08\x46\x65tchLog\x12\x1d.ranvier.peer.FetchLogRequest\x1a\x16.ranvier.peer.LogChunk0\x01\x12\x45\n\x05Relay\x12\x1c.ranvier.peer.RelayDownBatch\x1a\x1a.ranvier.peer.RelayUpBatch(\x01\x30\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -40,34 +40,36 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_RAFTMESSAGE']._serialized_end=544
   _globals['_GROUPMESSAGES']._serialized_start=546
   _globals['_GROUPMESSAGES']._serialized_end=621
-  _globals['_BATCH']._serialized_start=623
-  _globals['_BATCH']._serialized_end=711
-  _globals['_STREAMSUMMARY']._serialized_start=713
-  _globals['_STREAMSUMMARY']._serialized_end=763
-  _globals['_PEERERROR']._serialized_start=765
-  _globals['_PEERERROR']._serialized_end=845
-  _globals['_FORWARDREQUEST']._serialized_start=847
-  _globals['_FORWARDREQUEST']._serialized_end=911
-  _globals['_FORWARDRESPONSE']._serialized_start=913
-  _globals['_FORWARDRESPONSE']._serialized_end=1001
-  _globals['_FETCHLOGREQUEST']._serialized_start=1003
-  _globals['_FETCHLOGREQUEST']._serialized_end=1106
-  _globals['_LOGCHUNK']._serialized_start=1108
-  _globals['_LOGCHUNK']._serialized_end=1165
-  _globals['_RELAYDOWN']._serialized_start=1167
-  _globals['_RELAYDOWN']._serialized_end=1258
-  _globals['_RELAYDOWNBATCH']._serialized_start=1260
-  _globals['_RELAYDOWNBATCH']._serialized_end=1335
-  _globals['_COMMANDSUBSCRIPTION']._serialized_start=1337
-  _globals['_COMMANDSUBSCRIPTION']._serialized_end=1393
-  _globals['_QUERYSUBSCRIPTION']._serialized_start=1395
-  _globals['_QUERYSUBSCRIPTION']._serialized_end=1450
-  _globals['_HANDLERSTATE']._serialized_start=1453
-  _globals['_HANDLERSTATE']._serialized_end=1710
-  _globals['_RELAYUP']._serialized_start=1713
-  _globals['_RELAYUP']._serialized_end=1853
-  _globals['_RELAYUPBATCH']._serialized_start=1855
-  _globals['_RELAYUPBATCH']._serialized_end=1926
-  _globals['_PEERSERVICE']._serialized_start=1929
-  _globals['_PEERSERVICE']._serialized_end=2216
+  _globals['_SENDER']._serialized_start=623
+  _globals['_SENDER']._serialized_end=666
+  _globals['_BATCH']._serialized_start=668
+  _globals['_BATCH']._serialized_end=794
+  _globals['_STREAMSUMMARY']._serialized_start=796
+  _globals['_STREAMSUMMARY']._serialized_end=846
+  _globals['_PEERERROR']._serialized_start=848
+  _globals['_PEERERROR']._serialized_end=928
+  _globals['_FORWARDREQUEST']._serialized_start=930
+  _globals['_FORWARDREQUEST']._serialized_end=1032
+  _globals['_FORWARDRESPONSE']._serialized_start=1034
+  _globals['_FORWARDRESPONSE']._serialized_end=1122
+  _globals['_FETCHLOGREQUEST']._serialized_start=1125
+  _globals['_FETCHLOGREQUEST']._serialized_end=1266
+  _globals['_LOGCHUNK']._serialized_start=1268
+  _globals['_LOGCHUNK']._serialized_end=1325
+  _globals['_RELAYDOWN']._serialized_start=1327
+  _globals['_RELAYDOWN']._serialized_end=1418
+  _globals['_RELAYDOWNBATCH']._serialized_start=1420
+  _globals['_RELAYDOWNBATCH']._serialized_end=1495
+  _globals['_COMMANDSUBSCRIPTION']._serialized_start=1497
+  _globals['_COMMANDSUBSCRIPTION']._serialized_end=1553
+  _globals['_QUERYSUBSCRIPTION']._serialized_start=1555
+  _globals['_QUERYSUBSCRIPTION']._serialized_end=1610
+  _globals['_HANDLERSTATE']._serialized_start=1613
+  _globals['_HANDLERSTATE']._serialized_end=1870
+  _globals['_RELAYUP']._serialized_start=1873
+  _globals['_RELAYUP']._serialized_end=2013
+  _globals['_RELAYUPBATCH']._serialized_start=2015
+  _globals['_RELAYUPBATCH']._serialized_end=2086
+  _globals['_PEERSERVICE']._serialized_start=2089
+  _globals['_PEERSERVICE']._serialized_end=2376
 # @@protoc_insertion_point(module_scope)

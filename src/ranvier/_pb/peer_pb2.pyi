@@ -78,15 +78,25 @@ class GroupMessages(_message.Message):
     messages: _containers.RepeatedCompositeFieldContainer[RaftMessage]
     def __init__(self, group: _Optional[str] = ..., messages: _Optional[_Iterable[_Union[RaftMessage, _Mapping]]] = ...) -> None: ...
 
+class Sender(_message.Message):
+    __slots__ = ("name", "incarnation")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    INCARNATION_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    incarnation: str
+    def __init__(self, name: _Optional[str] = ..., incarnation: _Optional[str] = ...) -> None: ...
+
 class Batch(_message.Message):
-    __slots__ = ("from_node", "to_node", "groups")
+    __slots__ = ("from_node", "to_node", "groups", "sender")
     FROM_NODE_FIELD_NUMBER: _ClassVar[int]
     TO_NODE_FIELD_NUMBER: _ClassVar[int]
     GROUPS_FIELD_NUMBER: _ClassVar[int]
+    SENDER_FIELD_NUMBER: _ClassVar[int]
     from_node: int
     to_node: int
     groups: _containers.RepeatedCompositeFieldContainer[GroupMessages]
-    def __init__(self, from_node: _Optional[int] = ..., to_node: _Optional[int] = ..., groups: _Optional[_Iterable[_Union[GroupMessages, _Mapping]]] = ...) -> None: ...
+    sender: Sender
+    def __init__(self, from_node: _Optional[int] = ..., to_node: _Optional[int] = ..., groups: _Optional[_Iterable[_Union[GroupMessages, _Mapping]]] = ..., sender: _Optional[_Union[Sender, _Mapping]] = ...) -> None: ...
 
 class StreamSummary(_message.Message):
     __slots__ = ("batches", "messages")
@@ -109,14 +119,16 @@ class PeerError(_message.Message):
     def __init__(self, code: _Optional[str] = ..., message: _Optional[str] = ..., code_name: _Optional[str] = ..., leader_id: _Optional[int] = ...) -> None: ...
 
 class ForwardRequest(_message.Message):
-    __slots__ = ("group", "data", "from_node")
+    __slots__ = ("group", "data", "from_node", "sender")
     GROUP_FIELD_NUMBER: _ClassVar[int]
     DATA_FIELD_NUMBER: _ClassVar[int]
     FROM_NODE_FIELD_NUMBER: _ClassVar[int]
+    SENDER_FIELD_NUMBER: _ClassVar[int]
     group: str
     data: bytes
     from_node: int
-    def __init__(self, group: _Optional[str] = ..., data: _Optional[bytes] = ..., from_node: _Optional[int] = ...) -> None: ...
+    sender: Sender
+    def __init__(self, group: _Optional[str] = ..., data: _Optional[bytes] = ..., from_node: _Optional[int] = ..., sender: _Optional[_Union[Sender, _Mapping]] = ...) -> None: ...
 
 class ForwardResponse(_message.Message):
     __slots__ = ("result", "error")
@@ -127,16 +139,18 @@ class ForwardResponse(_message.Message):
     def __init__(self, result: _Optional[bytes] = ..., error: _Optional[_Union[PeerError, _Mapping]] = ...) -> None: ...
 
 class FetchLogRequest(_message.Message):
-    __slots__ = ("context", "from_position", "to_position", "max_chunk_bytes")
+    __slots__ = ("context", "from_position", "to_position", "max_chunk_bytes", "sender")
     CONTEXT_FIELD_NUMBER: _ClassVar[int]
     FROM_POSITION_FIELD_NUMBER: _ClassVar[int]
     TO_POSITION_FIELD_NUMBER: _ClassVar[int]
     MAX_CHUNK_BYTES_FIELD_NUMBER: _ClassVar[int]
+    SENDER_FIELD_NUMBER: _ClassVar[int]
     context: str
     from_position: int
     to_position: int
     max_chunk_bytes: int
-    def __init__(self, context: _Optional[str] = ..., from_position: _Optional[int] = ..., to_position: _Optional[int] = ..., max_chunk_bytes: _Optional[int] = ...) -> None: ...
+    sender: Sender
+    def __init__(self, context: _Optional[str] = ..., from_position: _Optional[int] = ..., to_position: _Optional[int] = ..., max_chunk_bytes: _Optional[int] = ..., sender: _Optional[_Union[Sender, _Mapping]] = ...) -> None: ...
 
 class LogChunk(_message.Message):
     __slots__ = ("position", "data", "crc32")

@@ -13,6 +13,7 @@ context that exists, ...), identically on every replica.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from collections.abc import Callable
@@ -26,9 +27,21 @@ PRIMARY = "PRIMARY"
 ROLES = ("PRIMARY", "MESSAGING_ONLY", "ACTIVE_BACKUP", "PASSIVE_BACKUP", "SECONDARY")
 
 
+def node_id_of(name: str, incarnation: str = "") -> int:
+    """A node's Raft id, derived from its unique name and its incarnation so every
+    node agrees on it, and a node that comes back with new data under an old name
+    is a new Raft member (Raft ids must never be reused with fresh state). Without an
+    incarnation (nodes from before incarnations) the name alone, as it always was."""
+    key = name if not incarnation else f"{name}\0{incarnation}"
+    digest = int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "big") >> 1
+    return digest or 1
+
+
 @dataclass(frozen=True)
 class NodeRecord:
-    """A cluster member as clients and peers reach it (Axon's ClusterNode fields)."""
+    """A cluster member as clients and peers reach it (Axon's ClusterNode fields),
+    and the incarnation of its data ("" for a node registered before incarnations:
+    unknown, see `ranvier.cluster.identity`)."""
 
     name: str
     host_name: str
@@ -36,6 +49,11 @@ class NodeRecord:
     http_port: int
     internal_host_name: str
     grpc_internal_port: int
+    incarnation: str = ""
+
+    @property
+    def raft_id(self) -> int:
+        return node_id_of(self.name, self.incarnation)
 
     def as_json(self) -> dict[str, object]:
         return {
@@ -79,6 +97,28 @@ class ClusterConfiguration:
 
     def contexts_of(self, node: str) -> list[str]:
         return sorted(c for c, r in self.contexts.items() if node in r.members)
+
+    def raft_id(self, name: str) -> int:
+        """The Raft id of the node registered as `name` (from its name alone if none is)."""
+        record = self.nodes.get(name)
+        return record.raft_id if record is not None else node_id_of(name)
+
+
+def other_data(registered: NodeRecord, incarnation: str) -> RanvierError | None:
+    """The error for a node that claims `registered`'s name with other data, or None.
+
+    Raft's safety rests on every member keeping what it voted for and acknowledged;
+    a node with a wiped or replaced data directory must not stand in for the old one.
+    A record without an incarnation (registered before incarnations) proves nothing,
+    so it accepts only a node that has none either (the same old node)."""
+    if registered.incarnation == incarnation:
+        return None
+    name = registered.name
+    return RanvierError(
+        f"node {name} is registered in this cluster with other data (incarnation "
+        f"{registered.incarnation or 'unknown'}, this node's is {incarnation or 'unknown'}): its data directory was "
+        f"wiped or replaced; run `ranvier-cli unregister-node -n {name}` first, then register it again",
+        ErrorCode.ALREADY_MEMBER_OF_CLUSTER)
 
 
 def command(op: str, **fields: object) -> bytes:
@@ -149,12 +189,19 @@ class AdminStateMachine:
     def _join_node(self, node: dict[str, object], contexts: list[str] | None) -> list[dict[str, object]]:
         """register-node: the node, and its membership of `_admin` and of the given
         contexts (all of them when None), as one atomic change."""
-        name = str(node["name"])
+        joining = NodeRecord(**node)  # type: ignore[arg-type]
+        name = joining.name
+        registered = self.config.nodes.get(name)
+        if registered is not None:
+            refused = other_data(registered, joining.incarnation)
+            if refused is not None:
+                raise refused
+            if registered != joining:
+                # The same data at another address: moving a node is not supported.
+                raise RanvierError(f"{name} is already a member of this cluster", ErrorCode.ALREADY_MEMBER_OF_CLUSTER)
         if name in self.config.contexts.get(ADMIN, ContextRecord(ADMIN)).members:
             # Idempotent for the same node (its earlier join committed but the answer
-            # was lost); another node with the same name is refused.
-            if self.config.nodes.get(name) != NodeRecord(**node):  # type: ignore[arg-type]
-                raise RanvierError(f"{name} is already a member of this cluster", ErrorCode.ALREADY_MEMBER_OF_CLUSTER)
+            # was lost).
             return [asdict(record) for record in self.config.nodes.values()]
         self._register_node(node)
         wanted = sorted(self.config.contexts) if contexts is None else [ADMIN, *contexts]
@@ -170,6 +217,10 @@ class AdminStateMachine:
         del self.config.nodes[name]
         for ctx in self.config.contexts.values():
             ctx.members.pop(name, None)
+            # A node registered later under this name starts empty and is caught up;
+            # were it a founder it would bootstrap a second, conflicting log.
+            if name in ctx.founders:
+                ctx.founders.remove(name)
         return name
 
     def _create_context(self, name: str, members: dict[str, str]) -> str:
@@ -209,6 +260,8 @@ class AdminStateMachine:
             raise RanvierError(f"{node} is the last member of {context}; delete the context instead",
                                ErrorCode.CANNOT_REMOVE_LAST_NODE)
         del ctx.members[node]
+        if node in ctx.founders:
+            ctx.founders.remove(node)  # if added back it starts empty, as in `_unregister_node`
         if preserve:
             self.config.preserved[context] = sorted(set(self.config.preserved.get(context, [])) | {node})
         return node

@@ -10,20 +10,21 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import replace
 from pathlib import Path
 
 from ranvier.errors import ErrorCode, RanvierError
 from ranvier.eventstore import ContextEventStore, StoreOptions
 from ranvier.raft import Message
+from ranvier.messaging import Messaging
 from ranvier.replication.driver import Timing
 
-from ranvier.messaging import Messaging
-
+from . import identity
 from .admin import ADMIN, PRIMARY, NodeRecord, command
 from .message_links import MessageLinks, RelayServer
 from .peer import GrpcTransport
 from .peer_server import PeerServer, read_log_bytes
-from .runtime import ClusterRuntime, node_id_of
+from .runtime import ClusterRuntime
 
 log = logging.getLogger(__name__)
 
@@ -41,23 +42,26 @@ class Clustering:
         store_options: StoreOptions,
         max_transaction_bytes: int,
     ) -> None:
+        # Who this node is to its peers: its name and the incarnation of its data.
+        me = replace(me, incarnation=me.incarnation or identity.load_or_create(raft_storage, ADMIN))
         self.me = me
         self.bind_address = bind_address
         self._seeds: dict[int, str] = {}
-        self.transport = GrpcTransport(node_id_of(me.name), self._address_of, self._unreachable)
+        self.transport = GrpcTransport(me.raft_id, self._address_of, self._unreachable,
+                                       name=me.name, incarnation=me.incarnation)
         self.runtime = ClusterRuntime(
             me, event_storage, raft_storage, self.transport, self._forward, timing,
             store_options, max_transaction_bytes, self.transport.fetch_log,
         )
         self.server = PeerServer(self._deliver, self.runtime.handle_forward, self._read_log,
-                                 node_id=self.runtime.my_id)
+                                 node_id=self.runtime.my_id, check_peer=self.runtime.check_peer)
         self.links: MessageLinks | None = None
         self._started = False
 
     def route_messages(self, messaging: Messaging) -> None:
         """Share `messaging`'s handlers with the other nodes and route to theirs."""
         self.links = MessageLinks(self.runtime.my_id, messaging, self.transport.stub)
-        self.server.servicer.relay_server = RelayServer(messaging.relay, self.runtime.my_id)
+        self.server.servicer.relay_server = RelayServer(messaging.relay, self.runtime.my_id, self._is_member)
         self.runtime.admin_fsm.listeners.append(self._sync_links)
 
     async def start(self) -> None:
@@ -74,12 +78,15 @@ class Clustering:
         await self.server.stop()
         await self.transport.close()
 
+    def _is_member(self, node_id: int) -> bool:
+        return any(r.raft_id == node_id for r in self.runtime.admin_fsm.config.nodes.values())
+
     def _sync_links(self) -> None:
         """Relay calls to exactly the other nodes of the configuration (on every change)."""
         if self.links is None or not self._started:
             return
         nodes = self.runtime.admin_fsm.config.nodes
-        self.links.sync({node_id_of(name): name for name in nodes if name != self.me.name})
+        self.links.sync({record.raft_id: name for name, record in nodes.items() if name != self.me.name})
 
     # -- plumbing ------------------------------------------------------------------------
 
@@ -112,7 +119,7 @@ class Clustering:
 
     @property
     def initialized(self) -> bool:
-        return self.runtime.initialized and self.me.name in self.runtime.admin_fsm.config.nodes
+        return self.runtime.initialized and self.runtime.registered_as_me()
 
     def context_names(self) -> list[str]:
         return sorted(self.runtime.contexts)
@@ -160,7 +167,7 @@ class Clustering:
         leader = self.runtime.leader_name(context)
         for name in sorted(ctx.members, key=lambda n: n != leader):
             record = config.nodes.get(name)
-            if record is not None and self.transport.is_connected(node_id_of(name)):
+            if record is not None and self.transport.is_connected(record.raft_id):
                 return record.host_name, record.grpc_port, record.http_port, record.name
         return None
 
@@ -168,7 +175,7 @@ class Clustering:
         out = []
         for record in sorted(self.runtime.admin_fsm.config.nodes.values(), key=lambda r: r.name):
             entry = record.as_json()
-            entry["connected"] = record.name == self.me.name or self.transport.is_connected(node_id_of(record.name))
+            entry["connected"] = record.name == self.me.name or self.transport.is_connected(record.raft_id)
             out.append(entry)
         return out
 

@@ -200,9 +200,10 @@ class MessageLinks:
 class RelayServer:
     """Serves other nodes' `Relay` calls to this node's handler streams."""
 
-    def __init__(self, relay: Relay, my_id: int, max_pending: int = 50_000,
-                 heartbeat_s: float = HEARTBEAT_S, silence_s: float = SILENCE_S) -> None:
+    def __init__(self, relay: Relay, my_id: int, is_member: Callable[[int], bool] = lambda _n: True,
+                 max_pending: int = 50_000, heartbeat_s: float = HEARTBEAT_S, silence_s: float = SILENCE_S) -> None:
         self.relay = relay
+        self.is_member = is_member  # only nodes of the configuration may route here
         self.my_id = my_id
         self.max_pending = max_pending
         self.heartbeat_s = heartbeat_s
@@ -215,6 +216,9 @@ class RelayServer:
             first = await iterator.__anext__()
         except StopAsyncIteration:
             return
+        if not self.is_member(first.from_node):
+            await context.abort(grpc.StatusCode.FAILED_PRECONDITION,
+                                f"node {first.from_node} is not a member of this cluster (as this node knows it)")
         pending: list[pb.RelayUp] = []
         wake = asyncio.Event()
         overflow = False

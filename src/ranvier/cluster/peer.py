@@ -122,8 +122,13 @@ class GrpcTransport:
         channel_options: Sequence[tuple[str, Any]] = (),
         credentials: grpc.ChannelCredentials | None = None,
         interceptors: Sequence[grpc.aio.ClientInterceptor] = (),
+        name: str = "",
+        incarnation: str = "",
     ) -> None:
         self.node_id = node_id
+        # Sent with every call so peers can refuse a node whose data is not the data
+        # its name is registered with (see ranvier.cluster.identity).
+        self.sender = pb.Sender(name=name, incarnation=incarnation) if name else None
         self.address_of = address_of
         self.on_unreachable = on_unreachable
         self.max_queue = max_queue
@@ -279,7 +284,7 @@ class GrpcTransport:
                 items = self._take_batch(peer)
                 for group, _m in items:
                     peer.groups_sent.add(group)
-                await call.write(encode_batch(self.node_id, peer.node_id, items))
+                await call.write(encode_batch(self.node_id, peer.node_id, items, self.sender))
                 peer.stats.sent_batches += 1
                 peer.stats.sent_messages += len(items)
                 if not delivered:
@@ -330,7 +335,7 @@ class GrpcTransport:
         (`RemoteError`, with `leader_id` as the leader's hint when it was not the
         leader), or `PeerUnavailable` when the node cannot be reached."""
         stub = self._stub_for(node_id)
-        request = pb.ForwardRequest(group=group, data=data, from_node=self.node_id)
+        request = pb.ForwardRequest(group=group, data=data, from_node=self.node_id, sender=self.sender)
         try:
             response = await stub.Forward(request, timeout=timeout or self.forward_timeout_s)
         except grpc.aio.AioRpcError as exc:
@@ -348,7 +353,7 @@ class GrpcTransport:
         [start, end) (end 0: up to the peer's current end), chunk by chunk."""
         stub = self._stub_for(node_id)
         request = pb.FetchLogRequest(context=context, from_position=start, to_position=end,
-                                     max_chunk_bytes=chunk_bytes)
+                                     max_chunk_bytes=chunk_bytes, sender=self.sender)
         call = stub.FetchLog(request)
         position = start
         try:

@@ -107,7 +107,8 @@ def message_size(m: Message) -> int:
     return size
 
 
-def encode_batch(from_node: int, to_node: int, items: Iterable[tuple[str, Message]]) -> pb.Batch:
+def encode_batch(from_node: int, to_node: int, items: Iterable[tuple[str, Message]],
+                 sender: pb.Sender | None = None) -> pb.Batch:
     by_group: dict[str, list[pb.RaftMessage]] = {}
     for group, message in items:
         by_group.setdefault(group, []).append(message_to_pb(message))
@@ -115,6 +116,7 @@ def encode_batch(from_node: int, to_node: int, items: Iterable[tuple[str, Messag
         from_node=from_node,
         to_node=to_node,
         groups=[pb.GroupMessages(group=g, messages=ms) for g, ms in by_group.items()],
+        sender=sender,
     )
 
 

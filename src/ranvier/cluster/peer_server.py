@@ -9,6 +9,11 @@
 - `Forward`: a follower's proposal for a group this node leads; answered with
   the bytes `await propose(group, data)` returns, or the `RanvierError` it raised
   (Axon code and message), which the caller re-raises with the same code.
+- every call names its sender (node name and incarnation); `check_peer(name,
+  incarnation)` returns the error for a sender whose name is registered with
+  other data (a node whose data directory was wiped or replaced): its Stream and
+  FetchLog are aborted with FAILED_PRECONDITION and its Forward answered with the
+  error, so none of its Raft messages reaches a group.
 - `FetchLog`: raw bytes of a context's event-store log between two positions, in
   CRC-checked chunks of about 1 MiB, one at a time (gRPC's flow control keeps a
   slow reader from piling chunks up in memory). `read_log(context, position,
@@ -56,6 +61,7 @@ SERVER_OPTIONS: list[tuple[str, Any]] = [
 ]
 
 Deliver = Callable[[str, Message], bool | None]
+CheckPeer = Callable[[str, str], RanvierError | None]
 Propose = Callable[[str, bytes], Awaitable[bytes]]
 ReadLog = Callable[[str, int, int], bytes | Awaitable[bytes]]
 
@@ -115,27 +121,54 @@ class PeerServicer(peer_pb2_grpc.PeerServiceServicer):
         read_log: ReadLog | None = None,
         node_id: int | None = None,
         chunk_bytes: int = CHUNK_BYTES,
+        check_peer: CheckPeer | None = None,
     ) -> None:
         self.deliver = deliver
         self.propose = propose
         self.read_log = read_log
         self.node_id = node_id
         self.chunk_bytes = chunk_bytes
+        self.check_peer = check_peer
         self.received_messages = 0
         self.unknown_group_drops = 0
         self.refused_streams = 0  # streams from senders that meant another node
         self.relay_server: Any = None  # message_links.RelayServer, set by the node
+        self.refused_impostors = 0  # calls from senders registered with other data
+        self._reported: set[tuple[str, str]] = set()  # refusals already logged
+
+    def _impostor(self, sender: pb.Sender) -> RanvierError | None:
+        """The error for a sender whose name is registered with other data, logged
+        once per (name, incarnation): it retries every second or so."""
+        if self.check_peer is None or not sender.name:
+            return None
+        refused = self.check_peer(sender.name, sender.incarnation)
+        if refused is not None:
+            self.refused_impostors += 1
+            if (sender.name, sender.incarnation) not in self._reported:
+                self._reported.add((sender.name, sender.incarnation))
+                log.error("refused node %s (incarnation %s) on the internal port: %s",
+                          sender.name, sender.incarnation or "unknown", refused.message)
+        return refused
 
     async def Stream(self, request_iterator: Any, context: grpc.aio.ServicerContext) -> pb.StreamSummary:
         batches = messages = 0
         peer = "?"
         async for batch in request_iterator:
+            # Every batch: the configuration may register the sender's name anew
+            # while its stream is open.
+            refused = self._impostor(batch.sender)
+            if refused is not None:
+                await _abort(context, refused, grpc.StatusCode.FAILED_PRECONDITION)
             if batches == 0:
                 peer = str(batch.from_node)
                 if self.node_id is not None and batch.to_node and batch.to_node != self.node_id:
                     self.refused_streams += 1
-                    log.warning("node %s sends to node %d at this address, but this is node %d",
-                                peer, batch.to_node, self.node_id)
+                    # Once per pair: a peer whose configuration still names the node
+                    # that lived here (before its data was wiped) retries every second.
+                    if (peer, str(batch.to_node)) not in self._reported:
+                        self._reported.add((peer, str(batch.to_node)))
+                        log.warning("node %s sends to node %d at this address, but this is node %d",
+                                    peer, batch.to_node, self.node_id)
                     await context.abort(
                         grpc.StatusCode.FAILED_PRECONDITION,
                         f"this is node {self.node_id}, not node {batch.to_node}",
@@ -158,6 +191,9 @@ class PeerServicer(peer_pb2_grpc.PeerServiceServicer):
         return pb.StreamSummary(batches=batches, messages=messages)
 
     async def Forward(self, request: pb.ForwardRequest, context: grpc.aio.ServicerContext) -> pb.ForwardResponse:
+        refused = self._impostor(request.sender)
+        if refused is not None:
+            return pb.ForwardResponse(error=error_to_pb(refused))
         if self.propose is None:
             return pb.ForwardResponse(error=error_to_pb(
                 RanvierError("this node does not accept forwarded proposals", ErrorCode.UNSUPPORTED_INSTRUCTION)))
@@ -179,6 +215,9 @@ class PeerServicer(peer_pb2_grpc.PeerServiceServicer):
             yield batch
 
     async def FetchLog(self, request: pb.FetchLogRequest, context: grpc.aio.ServicerContext) -> Any:
+        refused = self._impostor(request.sender)
+        if refused is not None:
+            await _abort(context, refused, grpc.StatusCode.FAILED_PRECONDITION)
         if self.read_log is None:
             await _abort(context, RanvierError("this node does not serve log copies", ErrorCode.UNSUPPORTED_INSTRUCTION))
         position, stop = request.from_position, request.to_position
@@ -214,9 +253,10 @@ class PeerServicer(peer_pb2_grpc.PeerServiceServicer):
         return bytes(result)  # type: ignore[arg-type]
 
 
-async def _abort(context: grpc.aio.ServicerContext, error: RanvierError) -> None:
+async def _abort(context: grpc.aio.ServicerContext, error: RanvierError,
+                 status: grpc.StatusCode | None = None) -> None:
     await context.abort(
-        error.code.grpc_status,
+        status or error.code.grpc_status,
         error.describe(),
         trailing_metadata=(("axoniq-code", error.code.code), ("ranvier-code-name", error.code.name)),
     )
@@ -242,8 +282,9 @@ class PeerServer:
         interceptors: Sequence[grpc.aio.ServerInterceptor] = (),
         options: Sequence[tuple[str, Any]] = (),
         chunk_bytes: int = CHUNK_BYTES,
+        check_peer: CheckPeer | None = None,
     ) -> None:
-        self.servicer = PeerServicer(deliver, propose, read_log, node_id, chunk_bytes)
+        self.servicer = PeerServicer(deliver, propose, read_log, node_id, chunk_bytes, check_peer)
         self.interceptors = list(interceptors)
         self.options = [*SERVER_OPTIONS, *options]
         self.server: grpc.aio.Server | None = None

@@ -20,13 +20,12 @@ configuration and can resolve any peer's address from it.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
 import logging
 import random
 import shutil
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ranvier.errors import ErrorCode, RanvierError
@@ -36,7 +35,8 @@ from ranvier.replication.context_fsm import ContextStateMachine
 from ranvier.replication.driver import GroupDriver, NoLeader, NotLeader, Timing, bootstrap
 from ranvier.replication.log_store import DurableLog
 
-from .admin import ADMIN, PRIMARY, AdminStateMachine, NodeRecord, command
+from . import identity
+from .admin import ADMIN, PRIMARY, AdminStateMachine, ClusterConfiguration, NodeRecord, command, node_id_of, other_data
 from .peer import PeerUnavailable
 
 log = logging.getLogger(__name__)
@@ -45,10 +45,7 @@ Forward = Callable[[int, str, bytes], Awaitable[bytes]]
 FetchLog = Callable[[int, str, int, int], AsyncIterator[bytes]]
 
 
-def node_id_of(name: str) -> int:
-    """A node's Raft id, derived from its unique name so every node agrees on it."""
-    digest = int.from_bytes(hashlib.blake2b(name.encode(), digest_size=8).digest(), "big") >> 1
-    return digest or 1
+__all__ = ["ClusterRuntime", "node_id_of"]
 
 
 def encode_result(result: object) -> bytes:
@@ -104,9 +101,11 @@ class ClusterRuntime:
         max_transaction_bytes: int,
         fetch_log: FetchLog | None = None,
     ) -> None:
-        self.me = me
+        # The incarnation of this node's data (created on first start; "" for state
+        # written before incarnations): part of its Raft id and checked by peers.
+        self.me = replace(me, incarnation=me.incarnation or identity.load_or_create(raft_storage, ADMIN))
         self.fetch_log = fetch_log
-        self.my_id = node_id_of(me.name)
+        self.my_id = self.me.raft_id
         self.event_storage = event_storage
         self.raft_storage = raft_storage
         self.transport = transport
@@ -134,12 +133,38 @@ class ClusterRuntime:
 
     def address_of(self, node_id: int) -> str | None:
         for record in self.admin_fsm.config.nodes.values():
-            if node_id_of(record.name) == node_id:
+            if record.raft_id == node_id:
                 return f"{record.internal_host_name}:{record.grpc_internal_port}"
         return self._known_addresses.get(node_id)
 
+    def registered_as_me(self, config: ClusterConfiguration | None = None) -> bool:
+        """Is this node's name registered with this node's data (its incarnation)?"""
+        record = (config or self.admin_fsm.config).nodes.get(self.me.name)
+        return record is not None and record.incarnation == self.me.incarnation
+
+    @property
+    def identity_conflict(self) -> RanvierError | None:
+        """Set when the saved configuration registers this node's name with other
+        data: the Raft state here is not the state the cluster counts on (its
+        incarnation file was lost, or the folder mixes two incarnations)."""
+        record = self.admin_fsm.config.nodes.get(self.me.name)
+        return None if record is None else other_data(record, self.me.incarnation)
+
+    def check_peer(self, name: str, incarnation: str) -> RanvierError | None:
+        """Refuse a peer whose name is registered with other data (an impostor: a
+        wiped or replaced node under an old name). Unknown names pass: a joining
+        node talks before every configuration has it."""
+        record = self.admin_fsm.config.nodes.get(name) if name else None
+        return None if record is None else other_data(record, incarnation)
+
     async def start(self) -> None:
-        if self.initialized:
+        conflict = self.identity_conflict if self.initialized else None
+        if conflict is not None:
+            # Opening the groups would let this node vote and acknowledge with state
+            # that is not the one it promised: it stays out of every group.
+            log.error("this node's data does not match the cluster configuration it holds; it joins no group: %s",
+                      conflict.message)
+        elif self.initialized:
             self._open_admin(bootstrap_voters=None)
             await self.reconcile()
         self._reconcile_task = asyncio.create_task(self._reconcile_periodically())
@@ -182,13 +207,13 @@ class ClusterRuntime:
 
     async def join(self, seed_id: int, contexts: list[str] | None) -> None:
         """Join the cluster that `seed_id` (a registered seed address) belongs to."""
-        if self.initialized and self.me.name in self.admin_fsm.config.nodes:
+        if self.initialized and self.registered_as_me():
             raise RanvierError(f"{self.me.name} is already a member of a cluster", ErrorCode.ALREADY_MEMBER_OF_CLUSTER)
         data = command("join_node", node=self.me.__dict__, contexts=contexts)
         peers = decode_result(await self.forward(seed_id, ADMIN, data))
         for peer in peers if isinstance(peers, list) else []:
             record = NodeRecord(**peer)
-            self._known_addresses[node_id_of(record.name)] = (
+            self._known_addresses[record.raft_id] = (
                 f"{record.internal_host_name}:{record.grpc_internal_port}")
         (self.raft_storage / ADMIN).mkdir(parents=True, exist_ok=True)
         if self.admin is None:
@@ -248,24 +273,27 @@ class ClusterRuntime:
     async def reconcile(self) -> None:
         async with self._reconciling:
             config = self.admin_fsm.config
-            mine = set(config.contexts_of(self.me.name)) - {ADMIN}
+            # Memberships are by name; they are this node's only while its name is
+            # registered with its own data (not after it was replaced by a new one).
+            registered = self.registered_as_me(config)
+            mine = set(config.contexts_of(self.me.name)) - {ADMIN} if registered else set()
             for name in sorted(mine - set(self.contexts)):
                 self._open_context(name, config.contexts[name].members)
             for name in sorted(set(self.contexts) - mine):
-                if config.nodes and self.me.name in config.nodes:
+                if registered:
                     await self._leave_context(name)
             for name, members in [(ADMIN, config.contexts.get(ADMIN))] + [
                 (c, config.contexts[c]) for c in sorted(self.contexts)
             ]:
                 driver = self._driver(name)
                 if driver is not None and driver.is_leader and members is not None:
-                    self._step_membership(driver, {node_id_of(n) for n in members.members})
+                    self._step_membership(driver, {config.raft_id(n) for n in members.members})
 
     def _open_context(self, name: str, members: dict[str, str]) -> None:
         loop = asyncio.get_running_loop()
         store = ContextStore.open(name, self.event_storage / name, self.store_options, loop.call_soon_threadsafe)
         log_store = DurableLog(self.raft_storage / name)
-        founders = frozenset(node_id_of(n) for n in members)
+        founders = frozenset(self.admin_fsm.config.raft_id(n) for n in members)
         if store.applied_index == 0 and log_store.last_index() == 0 and self._founding_member(name):
             bootstrap(log_store, founders)
         fsm = ContextStateMachine(store)
@@ -365,9 +393,9 @@ class ClusterRuntime:
         driver = self._driver(group)
         if driver is None or driver.leader_id == NONE:
             return None
-        for name in self.admin_fsm.config.nodes:
-            if node_id_of(name) == driver.leader_id:
-                return name
+        for record in self.admin_fsm.config.nodes.values():
+            if record.raft_id == driver.leader_id:
+                return record.name
         return None
 
     def raft_status(self) -> list[dict[str, object]]:
@@ -393,7 +421,7 @@ class ClusterRuntime:
         return out
 
     def _name_of(self, node_id: int) -> str:
-        for name in self.admin_fsm.config.nodes:
-            if node_id_of(name) == node_id:
-                return name
+        for record in self.admin_fsm.config.nodes.values():
+            if record.raft_id == node_id:
+                return record.name
         return str(node_id)
