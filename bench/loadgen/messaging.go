@@ -484,6 +484,10 @@ func measure(ctx context.Context, o options, shape messagingShape, conns []*grpc
 	runID string, payload []byte) map[string]any {
 	measureFrom := time.Now().Add(time.Duration(o.warmup * float64(time.Second)))
 	measureTo := measureFrom.Add(time.Duration(o.seconds * float64(time.Second)))
+	// A round trip still unanswered well after the window (a lost response
+	// waiting for the server's command timeout) must not hold up the run.
+	ctx, cancel := context.WithDeadline(ctx, measureTo.Add(10*time.Second))
+	defer cancel()
 	results := make([]dispatcherResult, o.clients)
 	var cpu0 float64
 	var cpuOnce sync.Once
