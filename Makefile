@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 SEEDS ?= 2000
 
-.PHONY: install run test test-fast sim bench proto clean
+.PHONY: install run test test-fast sim bench bench-messaging proto clean
 
 install: $(STAMP)
 
@@ -30,6 +30,10 @@ sim: install
 
 bench: install
 	$(VENV)/bin/ranvier bench
+
+# Command/query round trips: one node, forwarded across a 3-node cluster, bare grpc.aio.
+bench-messaging: install
+	$(VENV)/bin/ranvier bench messaging
 
 proto: install
 	$(PY) scripts/gen_proto.py

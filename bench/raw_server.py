@@ -10,6 +10,11 @@ serializers, the same grpc.aio runtime and channel options, one process.
     /ranvier.bench.Raw/Read       server stream from an async generator
     /ranvier.bench.Raw/ReadWrite  server stream with `await context.write()`
                                   (what the node's ListEvents does)
+    /ranvier.bench.Raw/Echo       unary: replies with the request (the
+                                  ceiling of a command's Dispatch)
+    /ranvier.bench.Raw/EchoOnce   server stream of one message, the request,
+                                  from an async generator (the ceiling of a
+                                  Query with one response, as the node sends it)
 
 A Read request is 16 bytes: message count and message size, little-endian
 uint64 each; the loadgen asks for messages the size of an `EventWithToken`
@@ -63,6 +68,14 @@ async def read_write(request: bytes, context: grpc.aio.ServicerContext) -> None:
         await context.write(message)
 
 
+async def echo(request: bytes, _context) -> bytes:  # type: ignore[no-untyped-def]
+    return request
+
+
+async def echo_once(request: bytes, _context):  # type: ignore[no-untyped-def]
+    yield request
+
+
 def handler() -> grpc.GenericRpcHandler:
     raw = _identity
     return grpc.method_handlers_generic_handler(
@@ -72,6 +85,10 @@ def handler() -> grpc.GenericRpcHandler:
             "Read": grpc.unary_stream_rpc_method_handler(read, request_deserializer=raw, response_serializer=raw),
             "ReadWrite": grpc.unary_stream_rpc_method_handler(
                 read_write, request_deserializer=raw, response_serializer=raw
+            ),
+            "Echo": grpc.unary_unary_rpc_method_handler(echo, request_deserializer=raw, response_serializer=raw),
+            "EchoOnce": grpc.unary_stream_rpc_method_handler(
+                echo_once, request_deserializer=raw, response_serializer=raw
             ),
         },
     )

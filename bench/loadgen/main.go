@@ -45,33 +45,36 @@ func (rawCodec) Unmarshal(d []byte, v any) error {
 func (rawCodec) Name() string { return "proto" }
 
 type options struct {
-	mode        string
-	addr        string
-	contextName string
-	clients     int
-	perTx       int
-	seconds     float64
-	warmup      float64
-	txCount     int
-	payload     int
-	events      int
-	aggregates  int
-	aggEvents   int
-	window      int64
-	aggregate   string
-	repeat      int
-	maxEvents   int64
-	progress    float64
-	label       string
-	procs       int
+	mode         string
+	addr         string
+	contextName  string
+	clients      int
+	perTx        int
+	seconds      float64
+	warmup       float64
+	txCount      int
+	payload      int
+	events       int
+	aggregates   int
+	aggEvents    int
+	window       int64
+	aggregate    string
+	repeat       int
+	maxEvents    int64
+	progress     float64
+	label        string
+	procs        int
+	handlerAddr  string
+	readyTimeout float64
+	conns        int
 }
 
 func main() {
 	var o options
-	flag.StringVar(&o.mode, "mode", "", "append | replay | load-aggregate | fill | raw-write | raw-read | sizes")
+	flag.StringVar(&o.mode, "mode", "", "append | replay | load-aggregate | fill | raw-write | raw-read | command | query | raw-command | raw-query | sizes")
 	flag.StringVar(&o.addr, "addr", "127.0.0.1:8124", "gRPC target host:port (loopback only)")
 	flag.StringVar(&o.contextName, "context", "default", "Axon context (AxonIQ-Context header)")
-	flag.IntVar(&o.clients, "clients", 1, "concurrent clients (one connection and one stream at a time each)")
+	flag.IntVar(&o.clients, "clients", 1, "concurrent clients (one connection and one stream at a time each); command, query: dispatchers")
 	flag.IntVar(&o.perTx, "events-per-tx", 1, "events per AppendEvent stream (transaction) / messages per raw stream")
 	flag.Float64Var(&o.seconds, "seconds", 10, "measured duration (append, raw-write, replay cap)")
 	flag.Float64Var(&o.warmup, "warmup", 1, "seconds run before measuring (append, raw-write)")
@@ -86,6 +89,9 @@ func main() {
 	flag.Int64Var(&o.maxEvents, "max-events", 0, "replay: stop after this many events (0: up to the last token)")
 	flag.Float64Var(&o.progress, "progress", 5, "fill: seconds between progress lines")
 	flag.StringVar(&o.label, "label", "", "copied into every output line")
+	flag.StringVar(&o.handlerAddr, "handler-addr", "", "command, query: where the handler connects (default: -addr)")
+	flag.Float64Var(&o.readyTimeout, "ready-timeout", 10, "command, query: seconds to wait for the handler to be reachable from -addr")
+	flag.IntVar(&o.conns, "conns", 0, "command, query, raw-*: connections shared by the dispatchers (0: one per dispatcher)")
 	flag.IntVar(&o.procs, "procs", 1, "GOMAXPROCS: one core is plenty for this client and leaves the other to the server")
 	flag.Parse()
 	if o.procs > 0 {
@@ -115,6 +121,8 @@ func main() {
 		err = runRawRead(o)
 	case "load-aggregate":
 		err = runLoadAggregate(o)
+	case "command", "query", "raw-command", "raw-query":
+		err = runMessaging(o)
 	default:
 		err = fmt.Errorf("unknown -mode %q", o.mode)
 	}

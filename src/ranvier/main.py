@@ -15,6 +15,7 @@ USAGE = """usage: ranvier <command> [options]
 commands:
   server [--property=value ...]   start a node (Axon Server property names; see README)
   bench [options]                 run the benchmark suite and print its table
+  bench messaging [options]       command/query round trips, one node and forwarded
   dev-cluster [--nodes 3]         start a local cluster of N nodes, already initialised
 """
 

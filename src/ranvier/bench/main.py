@@ -584,7 +584,12 @@ def render_table(results: Results) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(sys.argv[1:] if argv is None else argv)
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["messaging"]:  # its own options and table: ranvier.bench.messaging
+        from ranvier.bench.messaging import main as messaging_main
+
+        return messaging_main(argv[1:])
+    args = parse_args(argv)
 
     def log(message: str) -> None:
         print(f"[bench] {message}", file=sys.stderr, flush=True)
