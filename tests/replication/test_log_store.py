@@ -112,3 +112,23 @@ def test_membership_survives_restart_beyond_the_snapshot(tmp_path: Path) -> None
     # A later snapshot that carries its own membership takes over.
     log.apply_snapshot(Snapshot(SnapshotMetadata(9, 2, ConfState(voters=frozenset({2, 3}))), b""))
     assert log.initial_state()[1] == ConfState(voters=frozenset({2, 3}))
+
+
+def test_commit_alone_is_not_synced_and_a_restart_raises_it(tmp_path: Path) -> None:
+    """A vote must be durable before it is sent; the commit index need not be
+    (etcd's MustSync): only term/vote changes rewrite the hard-state file."""
+    log = DurableLog(tmp_path)
+    log.append(entries(1, 8))
+    log.set_hard_state(HardState(term=2, vote=1, commit=3))
+    log.sync()
+    written = (tmp_path / "hardstate").read_bytes()
+    log.set_hard_state(HardState(term=2, vote=1, commit=7))
+    log.sync()
+    assert (tmp_path / "hardstate").read_bytes() == written  # commit-only: not rewritten
+    log.close()
+    log = DurableLog(tmp_path)
+    assert log.initial_state()[0] == HardState(2, 1, 3)  # older commit: safe, re-learned
+    log.raise_commit(6)  # the state machine had applied 6: those were committed
+    assert log.initial_state()[0] == HardState(2, 1, 6)
+    log.raise_commit(99)  # never past what this log holds
+    assert log.initial_state()[0].commit == 8

@@ -126,6 +126,7 @@ class GroupDriver:
         self.transport = transport
         self.timing = timing
         applied = max(fsm.applied_index, log_store.snapshot().metadata.index)
+        log_store.raise_commit(applied)  # only committed entries were applied
         config = Config(
             id=node_id,
             rng=rng or random.Random(),
@@ -329,7 +330,7 @@ class GroupDriver:
         self.log_store.append(rd.entries)
         if rd.hard_state is not None:
             self.log_store.set_hard_state(rd.hard_state)
-        if rd.must_sync or rd.hard_state is not None:
+        if rd.must_sync:  # a commit-only change need not be durable (see log_store)
             await asyncio.to_thread(self.log_store.sync)
 
     async def _restore(self, snapshot: Snapshot) -> None:

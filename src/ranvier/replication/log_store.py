@@ -2,8 +2,8 @@
 
 Implements the read side the core needs (`ranvier.raft.Storage`) and the write side
 the driver uses while handling a `Ready`: `append` + `set_hard_state`, then `sync`
-(one fdatasync of the entry file, and an atomic replace of the hard-state file),
-before any message that depends on them is sent.
+(one fdatasync of the entry file, and an atomic replace of the hard-state file when
+the term or vote changed), before any message that depends on them is sent.
 
 Files in the group's directory:
 - `entries.log`: records `magic u32 | crc u32 | len u32 | term u64 | index u64 |
@@ -11,7 +11,11 @@ Files in the group's directory:
   (crash mid-write) is cut off on open; a bad record followed by good ones is
   corruption and is reported.
 - `hardstate`: term, vote, commit and a crc, replaced atomically (write, fsync,
-  rename, fsync directory).
+  rename, fsync directory) whenever the term or vote changes. A vote must survive a
+  crash; the commit index need not (etcd's MustSync rule): the commit it holds may
+  be older than the node knew, and a restart raises it to what is known committed
+  (the snapshot, the state machine's applied index) and learns the rest from the
+  leader. Writing it on every commit would cost three fsyncs per round.
 - `snapshot`: the latest snapshot's metadata and (small) data, replaced atomically.
   For a context the data only names a position of its event store; the store's own
   files carry the state (see `ranvier.replication.snapshots`).
@@ -151,7 +155,8 @@ class DurableLog:
         self._file_end = 0
         self._load()
         self._fd = os.open(directory / ENTRIES_FILE, os.O_RDWR | os.O_CREAT, 0o644)
-        self._dirty_hard_state = False
+        # (term, vote) as the hard-state file holds them
+        self._durable_vote = (self.hard_state.term, self.hard_state.vote)
 
     # -- opening -------------------------------------------------------------------
 
@@ -171,6 +176,9 @@ class DurableLog:
             term, vote, commit = _HARD.unpack(_check_crc(hard_path, hard_path.read_bytes()))
             self.hard_state = HardState(term, vote, commit)
         self._load_entries()
+        # The file's commit may predate a snapshot taken later (it is not rewritten
+        # for commit changes); everything up to the snapshot is committed.
+        self.raise_commit(self._snapshot.metadata.index)
 
     def _load_entries(self) -> None:
         path = self.directory / ENTRIES_FILE
@@ -283,17 +291,25 @@ class DurableLog:
         self._file_end = offset
 
     def set_hard_state(self, hard_state: HardState) -> None:
-        if hard_state != self.hard_state:
-            self.hard_state = hard_state
-            self._dirty_hard_state = True
+        self.hard_state = hard_state
+
+    def raise_commit(self, known_committed: int) -> None:
+        """At start: `known_committed` is committed (a snapshot, or applied by the
+        state machine), whatever the hard-state file's older commit says."""
+        hs = self.hard_state
+        commit = min(max(hs.commit, known_committed), self.last_index())
+        if commit != hs.commit:
+            self.hard_state = HardState(hs.term, hs.vote, commit)
 
     def sync(self) -> None:
-        """Make appended entries and the hard state durable (fdatasync, atomic replace)."""
+        """Make appended entries durable (fdatasync), and the term and vote when they
+        changed (atomic replace of the hard-state file, which carries the commit
+        index of the moment too)."""
         os.fdatasync(self._fd)
-        if self._dirty_hard_state:
-            hs = self.hard_state
+        hs = self.hard_state
+        if (hs.term, hs.vote) != self._durable_vote:
             _atomic_write(self.directory / HARDSTATE_FILE, _with_crc(_HARD.pack(hs.term, hs.vote, hs.commit)))
-            self._dirty_hard_state = False
+            self._durable_vote = (hs.term, hs.vote)
 
     def apply_snapshot(self, snapshot: Snapshot) -> None:
         """A follower installed `snapshot`: the whole log is replaced by it (§7)."""
