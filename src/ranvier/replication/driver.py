@@ -40,6 +40,7 @@ from ranvier.raft import (
     Entry,
     EntryType,
     Message,
+    MessageType,
     ProposalDropped,
     RawNode,
     Ready,
@@ -106,6 +107,10 @@ def bootstrap(log_store: DurableLog, voters: frozenset[int]) -> None:
     empty state machine, as every founding member does identically."""
     if log_store.last_index() == 0 and log_store.snapshot().is_empty:
         log_store.apply_snapshot(Snapshot(SnapshotMetadata(1, 1, ConfState(voters=voters)), b""))
+
+
+# What a leader may send before its own write (see _sendable_before_persist).
+_EARLY = frozenset({MessageType.APP, MessageType.HEARTBEAT})
 
 
 class GroupDriver:
@@ -309,8 +314,11 @@ class GroupDriver:
     async def _handle(self, rd: Ready) -> None:
         if rd.soft_state is not None:
             self._leader_changed(rd.soft_state.lead, rd.soft_state.state)
+        early = self._sendable_before_persist(rd)
+        for message in early:
+            self.transport.send(self.group, message)
         await self._persist(rd)
-        for message in rd.messages:
+        for message in rd.messages[len(early):]:
             self.transport.send(self.group, message)
         for state in rd.read_states:
             future = self._reads.get(state.request_ctx)
@@ -322,6 +330,29 @@ class GroupDriver:
         if rd.committed_entries:
             self._wake_applied(rd.committed_entries[-1].index)
             await self._maybe_compact()
+
+    def _sendable_before_persist(self, rd: Ready) -> tuple[Message, ...]:
+        """The leading messages of `rd` that may leave before its write (thesis
+        §10.2.1: the leader writes its log in parallel with replicating it).
+
+        Only a leader's appends and heartbeats, and only while its term and vote
+        stand as already written: they claim nothing about this node's disk, and the
+        leader's own entries count towards a commit only in a later Ready, after this
+        one's write. Anything a follower or candidate sends (acknowledgements,
+        votes) waits for the write, as does everything after the first other kind.
+        """
+        if self.role != StateType.LEADER or rd.snapshot is not None:
+            return ()
+        hs = rd.hard_state
+        durable = self.log_store.hard_state
+        if hs is not None and (hs.term, hs.vote) != (durable.term, durable.vote):
+            return ()
+        count = 0
+        for message in rd.messages:
+            if message.type not in _EARLY or message.from_ != self.node_id:
+                break
+            count += 1
+        return rd.messages[:count]
 
     async def _persist(self, rd: Ready) -> None:
         if rd.snapshot is not None:
