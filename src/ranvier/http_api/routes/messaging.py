@@ -283,7 +283,8 @@ def _running(request: Request) -> tuple[Node, list[ConnectedClient], str]:
     return node, clients, processor
 
 
-async def _instruct(node: Node, client: ConnectedClient, instruction: control_pb2.PlatformOutboundInstruction) -> None:
+async def _instruct(node: Node, client: ConnectedClient,
+                    instruction: control_pb2.PlatformOutboundInstruction) -> None:
     """On whichever node the client is connected to; raises the client's error."""
     await node.all_clients.instruct(client, instruction, INSTRUCTION_RESULT_TIMEOUT_S)
 
