@@ -85,6 +85,20 @@ class ErrorCode(enum.Enum):
         return self.value.http_status
 
 
+_BY_NAME = {c.name: c for c in ErrorCode}
+_BY_CODE: dict[str, ErrorCode] = {}
+for _c in ErrorCode:  # first wins: AXONIQ-0001 is OTHER before INVALID_MESSAGE
+    _BY_CODE.setdefault(_c.code, _c)
+
+
+def code_for(code: str, code_name: str = "") -> ErrorCode:
+    """The ErrorCode for an AXONIQ string received from another node (the member
+    name decides between codes that share a string); OTHER when unknown."""
+    by_name = _BY_NAME.get(code_name)
+    if by_name is not None and by_name.code == code:
+        return by_name
+    return _BY_CODE.get(code, ErrorCode.OTHER)
+
 class RanvierError(Exception):
     """An error a client may see: an `ErrorCode` and a sentence for a human.
 

@@ -31,7 +31,7 @@ from ranvier.grpc_api.event_store import EventStoreService
 from ranvier.grpc_api.command import CommandService
 from ranvier.grpc_api.platform import ClientRegistry, HeartbeatOptions, PlatformService
 from ranvier.grpc_api.query import QueryService
-from ranvier.messaging import Messaging, MessagingOptions
+from ranvier.messaging import ClusterClients, Messaging, MessagingOptions
 from ranvier.replication.driver import Timing
 from ranvier.settings import NodeSettings
 
@@ -59,7 +59,8 @@ class Node:
         self.cluster: Clustering | None = None if settings.standalone else self._clustering()
         if self.cluster is not None:
             self.cluster.runtime.context_closed.append(self._reconnect_clients)
-        self.clients = ClientRegistry()
+        self.clients = ClientRegistry()  # control streams on this node
+        self.all_clients = ClusterClients(self.name, self.clients)  # and on the other nodes
         self.messaging = Messaging(MessagingOptions(
             default_command_timeout_ms=settings.default_command_timeout_ms,
             default_query_timeout_ms=settings.default_query_timeout_ms,
@@ -67,7 +68,7 @@ class Node:
             query_queue_capacity=settings.query_queue_capacity,
         ))
         if self.cluster is not None:
-            self.cluster.route_messages(self.messaging)
+            self.cluster.route_messages(self.messaging, self.all_clients)
         self._grpc: grpc.aio.Server | None = None
         self._http_task: asyncio.Task[None] | None = None
         self._http_server: object | None = None

@@ -255,16 +255,16 @@ def test_app_succeeded(app_run: AppRun) -> None:
 
 
 def _connected_to(nodes: list[NodeProcess]) -> list[NodeProcess]:
-    """The nodes that list the app among the component's instances they hold."""
-    found = []
+    """The nodes the app's instances are connected to, as the nodes' lists say
+    (every node lists the whole cluster's instances, each with its node)."""
+    names: set[str] = set()
     for node in nodes:
         try:
             instances = get_json(f"{node.http_url}/v1/components/ranvier-interop/instances?context=default")
         except OSError:
             continue
-        if instances:
-            found.append(node)
-    return found
+        names.update(i["connectedTo"] for i in instances)  # type: ignore[union-attr, index]
+    return [node for node in nodes if node.name in names]
 
 
 @pytest.mark.cluster

@@ -180,7 +180,7 @@ def test_streaming_query_grants_window_then_refills_and_cancels() -> None:
 def test_instruction_outcomes_result_ack_only_silence_and_refusal() -> None:
     from ranvier._pb import control_pb2
     from ranvier.errors import ErrorCode, RanvierError
-    from ranvier.grpc_api.platform import ClientRegistry, ConnectedClient, PlatformService
+    from ranvier.grpc_api.platform import ClientRegistry, ConnectedClient
 
     async def scenario() -> None:
         registry = ClientRegistry()
@@ -194,10 +194,10 @@ def test_instruction_outcomes_result_ack_only_silence_and_refusal() -> None:
             sent = await client.outbound.get()
             message = common_pb2.InstructionAck(instruction_id=sent.instruction_id, success=success)
             if kind == "ack":
-                PlatformService._acknowledged(client, message)
+                registry.acknowledged(client, message)
             else:
-                client.pending[sent.instruction_id].future.set_result(
-                    common_pb2.InstructionResult(instruction_id=sent.instruction_id, success=success))
+                registry.answered(client, common_pb2.InstructionResult(instruction_id=sent.instruction_id,
+                                                                        success=success))
 
         answered = asyncio.ensure_future(reply("result", True))
         await registry.instruct(client, pause(), 1.0)

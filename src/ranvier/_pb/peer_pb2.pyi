@@ -163,16 +163,18 @@ class LogChunk(_message.Message):
     def __init__(self, position: _Optional[int] = ..., data: _Optional[bytes] = ..., crc32: _Optional[int] = ...) -> None: ...
 
 class RelayDown(_message.Message):
-    __slots__ = ("stream_id", "command", "query", "then")
+    __slots__ = ("stream_id", "command", "query", "client_instruction", "then")
     STREAM_ID_FIELD_NUMBER: _ClassVar[int]
     COMMAND_FIELD_NUMBER: _ClassVar[int]
     QUERY_FIELD_NUMBER: _ClassVar[int]
+    CLIENT_INSTRUCTION_FIELD_NUMBER: _ClassVar[int]
     THEN_FIELD_NUMBER: _ClassVar[int]
     stream_id: str
     command: bytes
     query: bytes
+    client_instruction: ClientInstruction
     then: _containers.RepeatedScalarFieldContainer[bytes]
-    def __init__(self, stream_id: _Optional[str] = ..., command: _Optional[bytes] = ..., query: _Optional[bytes] = ..., then: _Optional[_Iterable[bytes]] = ...) -> None: ...
+    def __init__(self, stream_id: _Optional[str] = ..., command: _Optional[bytes] = ..., query: _Optional[bytes] = ..., client_instruction: _Optional[_Union[ClientInstruction, _Mapping]] = ..., then: _Optional[_Iterable[bytes]] = ...) -> None: ...
 
 class RelayDownBatch(_message.Message):
     __slots__ = ("from_node", "items")
@@ -221,16 +223,20 @@ class HandlerState(_message.Message):
     def __init__(self, stream_id: _Optional[str] = ..., context: _Optional[str] = ..., client_id: _Optional[str] = ..., component_name: _Optional[str] = ..., query_stream: _Optional[bool] = ..., commands: _Optional[_Iterable[_Union[CommandSubscription, _Mapping]]] = ..., queries: _Optional[_Iterable[_Union[QuerySubscription, _Mapping]]] = ..., gone: _Optional[bool] = ..., unsent_commands: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class RelayUp(_message.Message):
-    __slots__ = ("stream_id", "handler", "command_response", "query_outbound")
+    __slots__ = ("stream_id", "handler", "command_response", "query_outbound", "client", "instruction_outcome")
     STREAM_ID_FIELD_NUMBER: _ClassVar[int]
     HANDLER_FIELD_NUMBER: _ClassVar[int]
     COMMAND_RESPONSE_FIELD_NUMBER: _ClassVar[int]
     QUERY_OUTBOUND_FIELD_NUMBER: _ClassVar[int]
+    CLIENT_FIELD_NUMBER: _ClassVar[int]
+    INSTRUCTION_OUTCOME_FIELD_NUMBER: _ClassVar[int]
     stream_id: str
     handler: HandlerState
     command_response: bytes
     query_outbound: bytes
-    def __init__(self, stream_id: _Optional[str] = ..., handler: _Optional[_Union[HandlerState, _Mapping]] = ..., command_response: _Optional[bytes] = ..., query_outbound: _Optional[bytes] = ...) -> None: ...
+    client: ClientState
+    instruction_outcome: InstructionOutcome
+    def __init__(self, stream_id: _Optional[str] = ..., handler: _Optional[_Union[HandlerState, _Mapping]] = ..., command_response: _Optional[bytes] = ..., query_outbound: _Optional[bytes] = ..., client: _Optional[_Union[ClientState, _Mapping]] = ..., instruction_outcome: _Optional[_Union[InstructionOutcome, _Mapping]] = ...) -> None: ...
 
 class RelayUpBatch(_message.Message):
     __slots__ = ("from_node", "items")
@@ -239,3 +245,50 @@ class RelayUpBatch(_message.Message):
     from_node: int
     items: _containers.RepeatedCompositeFieldContainer[RelayUp]
     def __init__(self, from_node: _Optional[int] = ..., items: _Optional[_Iterable[_Union[RelayUp, _Mapping]]] = ...) -> None: ...
+
+class ClientState(_message.Message):
+    __slots__ = ("context", "client_id", "component_name", "version", "tags", "processors", "node_name", "gone")
+    class TagsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    CONTEXT_FIELD_NUMBER: _ClassVar[int]
+    CLIENT_ID_FIELD_NUMBER: _ClassVar[int]
+    COMPONENT_NAME_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    TAGS_FIELD_NUMBER: _ClassVar[int]
+    PROCESSORS_FIELD_NUMBER: _ClassVar[int]
+    NODE_NAME_FIELD_NUMBER: _ClassVar[int]
+    GONE_FIELD_NUMBER: _ClassVar[int]
+    context: str
+    client_id: str
+    component_name: str
+    version: str
+    tags: _containers.ScalarMap[str, str]
+    processors: _containers.RepeatedScalarFieldContainer[bytes]
+    node_name: str
+    gone: bool
+    def __init__(self, context: _Optional[str] = ..., client_id: _Optional[str] = ..., component_name: _Optional[str] = ..., version: _Optional[str] = ..., tags: _Optional[_Mapping[str, str]] = ..., processors: _Optional[_Iterable[bytes]] = ..., node_name: _Optional[str] = ..., gone: _Optional[bool] = ...) -> None: ...
+
+class ClientInstruction(_message.Message):
+    __slots__ = ("request_id", "instruction", "await_result", "timeout_ms")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    INSTRUCTION_FIELD_NUMBER: _ClassVar[int]
+    AWAIT_RESULT_FIELD_NUMBER: _ClassVar[int]
+    TIMEOUT_MS_FIELD_NUMBER: _ClassVar[int]
+    request_id: int
+    instruction: bytes
+    await_result: bool
+    timeout_ms: int
+    def __init__(self, request_id: _Optional[int] = ..., instruction: _Optional[bytes] = ..., await_result: _Optional[bool] = ..., timeout_ms: _Optional[int] = ...) -> None: ...
+
+class InstructionOutcome(_message.Message):
+    __slots__ = ("request_id", "error")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    request_id: int
+    error: PeerError
+    def __init__(self, request_id: _Optional[int] = ..., error: _Optional[_Union[PeerError, _Mapping]] = ...) -> None: ...

@@ -91,7 +91,9 @@ class PeerServiceServicer:
         subscriptions (a full picture first, then every change) and the answers of
         its handlers to the caller's messages come up, in one ordered stream. The
         call lives as long as the connection; when it ends, each side forgets what
-        the other routed through it.
+        the other routed through it. The same call shares connected applications:
+        the receiver's control-stream clients come up (all, then each change), the
+        caller's processor instructions for them go down and their outcomes up.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -16,7 +16,7 @@ from pathlib import Path
 from ranvier.errors import ErrorCode, RanvierError
 from ranvier.eventstore import ContextEventStore, StoreOptions
 from ranvier.raft import Message
-from ranvier.messaging import Messaging
+from ranvier.messaging import ClusterClients, Messaging
 from ranvier.replication.driver import Timing
 
 from . import identity
@@ -58,10 +58,12 @@ class Clustering:
         self.links: MessageLinks | None = None
         self._started = False
 
-    def route_messages(self, messaging: Messaging) -> None:
-        """Share `messaging`'s handlers with the other nodes and route to theirs."""
-        self.links = MessageLinks(self.runtime.my_id, messaging, self.transport.stub)
-        self.server.servicer.relay_server = RelayServer(messaging.relay, self.runtime.my_id, self._is_member)
+    def route_messages(self, messaging: Messaging, clients: ClusterClients | None = None) -> None:
+        """Share `messaging`'s handlers (and `clients`, the connected applications)
+        with the other nodes and route to theirs."""
+        self.links = MessageLinks(self.runtime.my_id, messaging, self.transport.stub, clients=clients)
+        self.server.servicer.relay_server = RelayServer(messaging.relay, self.runtime.my_id, self._is_member,
+                                                        clients=clients)
         self.runtime.admin_fsm.listeners.append(self._sync_links)
 
     async def start(self) -> None:

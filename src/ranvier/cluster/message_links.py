@@ -10,10 +10,12 @@ others (`RelayServer`). Over a call from A to B:
                  their answers to A's messages, in batches, in one order.
 
 What the messages mean lives in `ranvier.messaging.remote`: A mirrors B's handlers
-(`PeerHandlers`), B relays for A (`RelaySession`). This module only moves batches
-and notices calls ending: when A's call to B ends, for whatever reason, A drops
-every handler of B from its routing (in-flight commands fail with AXONIQ-4001) and
-B forgets what A routed through it. A node that died is noticed when its
+(`PeerHandlers`), B relays for A (`RelaySession`). The same call carries connected
+applications (`ranvier.messaging.remote_clients`): B's control-stream clients up,
+A's processor instructions for them down; each item goes to one side by its kind.
+This module only moves batches and notices calls ending: when A's call to B ends,
+for whatever reason, A drops every handler and client of B (in-flight commands
+fail with AXONIQ-4001) and B forgets what A routed through it. A node that died is noticed when its
 connection closes. One that hangs or is cut off without closing it is noticed by
 silence: each side writes an empty batch after `heartbeat_s` without traffic, and
 ends the call when it has heard nothing for `silence_s` (gRPC's keepalive alone
@@ -35,7 +37,8 @@ from typing import Any
 import grpc
 
 from ranvier._pb import peer_pb2 as pb
-from ranvier.messaging import OutboxClosed, PeerHandlers, Relay, Routers, TooManyRequests
+from ranvier.messaging import (ClusterClients, OutboxClosed, PeerHandlers, Relay, Routers, TooManyRequests,
+                               concerns_clients)
 
 log = logging.getLogger(__name__)
 
@@ -99,8 +102,10 @@ class MessageLinks:
         backoff_max_s: float = 1.0,
         heartbeat_s: float = HEARTBEAT_S,
         silence_s: float = SILENCE_S,
+        clients: ClusterClients | None = None,
     ) -> None:
         self.my_id = my_id
+        self.clients = clients
         self.heartbeat_s = heartbeat_s
         self.silence_s = silence_s
         self.routers = routers
@@ -158,6 +163,7 @@ class MessageLinks:
         answered = False
         tasks: list[asyncio.Task[None]] = []
         peer = link.peer = PeerHandlers(self.routers, link.name, link.send_down)
+        clients = self.clients.peer(link.name, link.send_down) if self.clients is not None else None
         silence = _Silence(self.silence_s)
         loop = asyncio.get_running_loop()
         try:
@@ -171,7 +177,7 @@ class MessageLinks:
                 answered = True
                 for item in batch.items:
                     try:
-                        peer.receive(item)
+                        _taker(item, peer, clients).receive(item)
                     except Exception:  # noqa: BLE001 - one bad message must not cut the node off
                         log.exception("relay from node %s: could not handle %s", link.name, item.WhichOneof("message"))
             return answered
@@ -183,6 +189,8 @@ class MessageLinks:
             call.cancel()
             link.peer = None
             peer.lost()
+            if clients is not None:
+                clients.lost()
 
     async def _write(self, link: _Link, call: Any) -> None:
         while True:
@@ -201,8 +209,10 @@ class RelayServer:
     """Serves other nodes' `Relay` calls to this node's handler streams."""
 
     def __init__(self, relay: Relay, my_id: int, is_member: Callable[[int], bool] = lambda _n: True,
-                 max_pending: int = 50_000, heartbeat_s: float = HEARTBEAT_S, silence_s: float = SILENCE_S) -> None:
+                 max_pending: int = 50_000, heartbeat_s: float = HEARTBEAT_S, silence_s: float = SILENCE_S,
+                 clients: ClusterClients | None = None) -> None:
         self.relay = relay
+        self.clients = clients
         self.is_member = is_member  # only nodes of the configuration may route here
         self.my_id = my_id
         self.max_pending = max_pending
@@ -232,10 +242,11 @@ class RelayServer:
             wake.set()
 
         session = self.relay.open(first.from_node, send_up)
+        clients = self.clients.open(send_up) if self.clients is not None else None
         for item in first.items:
-            session.receive(item)
+            _taker(item, session, clients).receive(item)
         silence = _Silence(self.silence_s)
-        reader = asyncio.ensure_future(self._read(iterator, session, wake, silence))
+        reader = asyncio.ensure_future(self._read(iterator, session, clients, wake, silence))
         watcher = asyncio.ensure_future(silence.watch(reader.cancel))
         try:
             while True:
@@ -258,22 +269,29 @@ class RelayServer:
             reader.cancel()
             watcher.cancel()
             self.relay.close(session)
+            if clients is not None and self.clients is not None:
+                self.clients.close(clients)
 
     @staticmethod
-    async def _read(iterator: AsyncIterator[pb.RelayDownBatch], session: Any, wake: asyncio.Event,
+    async def _read(iterator: AsyncIterator[pb.RelayDownBatch], session: Any, clients: Any, wake: asyncio.Event,
                     silence: _Silence) -> None:
         try:
             async for batch in iterator:
                 silence.hear()
                 for item in batch.items:
                     try:
-                        session.receive(item)
+                        _taker(item, session, clients).receive(item)
                     except Exception:  # noqa: BLE001
                         log.exception("relay from node %d: could not handle an item", session.origin)
         except grpc.aio.AioRpcError:
             pass
         finally:
             wake.set()
+
+
+def _taker(item: pb.RelayUp | pb.RelayDown, routing: Any, clients: Any) -> Any:
+    """Who takes a relayed item: routing, or the connected applications' side."""
+    return clients if clients is not None and concerns_clients(item) else routing
 
 
 def _describe(exc: BaseException) -> str:

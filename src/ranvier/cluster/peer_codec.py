@@ -15,14 +15,11 @@ from collections.abc import Iterable, Iterator
 
 from ranvier._pb import peer_pb2 as pb
 from ranvier.errors import ErrorCode, RanvierError
+from ranvier.errors import code_for as error_code
 from ranvier.raft import ConfState, Entry, EntryType, Message, MessageType, SnapshotMetadata
 
 _ENTRY_TYPES = {t.value: t for t in EntryType}
 _MESSAGE_TYPES = {t.value: t for t in MessageType}
-_BY_NAME = {c.name: c for c in ErrorCode}
-_BY_CODE: dict[str, ErrorCode] = {}
-for _c in ErrorCode:  # first wins: AXONIQ-0001 is OTHER before INVALID_MESSAGE
-    _BY_CODE.setdefault(_c.code, _c)
 
 # Bytes counted per message on top of its payload, when sizing batches.
 MESSAGE_OVERHEAD = 64
@@ -145,15 +142,6 @@ def error_to_pb(error: BaseException) -> pb.PeerError:
         )
     return pb.PeerError(code=ErrorCode.OTHER.code, message=f"{type(error).__name__}: {error}",
                         code_name=ErrorCode.OTHER.name)
-
-
-def error_code(code: str, code_name: str = "") -> ErrorCode:
-    """The ErrorCode for an AXONIQ string (the member name decides between codes
-    that share a string); OTHER when unknown."""
-    by_name = _BY_NAME.get(code_name)
-    if by_name is not None and by_name.code == code:
-        return by_name
-    return _BY_CODE.get(code, ErrorCode.OTHER)
 
 
 class RemoteError(RanvierError):

@@ -5,7 +5,9 @@ On one node the answer to `GetPlatformServer` is always this node with
 `same_connection=true`. The control stream registers the client, acknowledges every
 instruction that carries an `instruction_id` (Axon Framework's heartbeat monitor
 counts those acknowledgements as beats), and keeps the latest event-processor
-information each client reports, for the REST API and dashboard.
+information each client reports, for the REST API and dashboard. `ClientRegistry`
+tells `on_change` of every client that registers, reports a changed processor or
+leaves, so other nodes of a cluster can list it too (`messaging.remote_clients`).
 
 The other direction: `ClientRegistry.instruct` sends a client an instruction
 (pause/start a processor, split/merge/release a segment, reconnect) and waits for
@@ -21,7 +23,7 @@ import asyncio
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -57,6 +59,9 @@ class ConnectedClient:
     context: str
     version: str
     tags: dict[str, str]
+    # Names this control stream to other nodes: a client id may reconnect while its
+    # old stream is still being torn down.
+    stream_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     connected_at: float = field(default_factory=time.time)
     last_heartbeat: float = field(default_factory=time.time)
     processors: dict[str, control_pb2.EventProcessorInfo] = field(default_factory=dict)
@@ -89,13 +94,37 @@ class ClientRegistry:
 
     def __init__(self) -> None:
         self.clients: dict[tuple[str, str], ConnectedClient] = {}
+        # Called with (client, gone) on every change other nodes should hear of.
+        self.on_change: Callable[[ConnectedClient, bool], None] | None = None
 
     def add(self, client: ConnectedClient) -> None:
-        self.clients[(client.context, client.client_id)] = client
+        key = (client.context, client.client_id)
+        previous = self.clients.get(key)
+        self.clients[key] = client
+        if previous is not None and previous is not client:
+            self._changed(previous, gone=True)  # replaced: its own remove() will find nothing
+        self._changed(client, gone=False)
 
     def remove(self, client: ConnectedClient) -> None:
         if self.clients.get((client.context, client.client_id)) is client:
             del self.clients[(client.context, client.client_id)]
+            self._changed(client, gone=True)
+
+    def report(self, client: ConnectedClient, info: control_pb2.EventProcessorInfo) -> None:
+        """A client's latest state of one event processor. Clients repeat it about
+        twice a second; only a change is news."""
+        if client.processors.get(info.processor_name) == info:
+            return
+        client.processors[info.processor_name] = info
+        if self.clients.get((client.context, client.client_id)) is client:
+            self._changed(client, gone=False)
+
+    def _changed(self, client: ConnectedClient, gone: bool) -> None:
+        if self.on_change is not None:
+            self.on_change(client, gone)
+
+    def by_stream(self, stream_id: str) -> ConnectedClient | None:
+        return next((c for c in self.clients.values() if c.stream_id == stream_id), None)
 
     def in_context(self, context: str) -> list[ConnectedClient]:
         return [c for (ctx, _id), c in self.clients.items() if ctx == context]
@@ -136,6 +165,25 @@ class ClientRegistry:
     def send(self, client: ConnectedClient, instruction: control_pb2.PlatformOutboundInstruction) -> None:
         """Send without waiting (RequestReconnect)."""
         client.outbound.put_nowait(instruction)
+
+    @staticmethod
+    def acknowledged(client: ConnectedClient, ack: common_pb2.InstructionAck) -> None:
+        """The client acknowledged an instruction: a result should follow, or a
+        refusal, which is final."""
+        waiter = client.pending.get(ack.instruction_id)
+        if waiter is None or waiter.future.done():
+            return
+        if ack.success:
+            waiter.acked = True
+        else:
+            waiter.future.set_result(common_pb2.InstructionResult(
+                instruction_id=ack.instruction_id, success=False, error=ack.error))
+
+    @staticmethod
+    def answered(client: ConnectedClient, result: common_pb2.InstructionResult) -> None:
+        waiter = client.pending.get(result.instruction_id)
+        if waiter is not None and not waiter.future.done():
+            waiter.future.set_result(result)
 
 
 class PlatformService:
@@ -239,26 +287,12 @@ class PlatformService:
         elif client is not None and kind == "heartbeat":
             client.last_heartbeat = time.time()
         elif client is not None and kind == "event_processor_info":
-            info = instruction.event_processor_info
-            client.processors[info.processor_name] = info
+            self.registry.report(client, instruction.event_processor_info)
         elif client is not None and kind == "ack":
-            self._acknowledged(client, instruction.ack)
+            self.registry.acknowledged(client, instruction.ack)
         elif client is not None and kind == "result":
-            waiter = client.pending.get(instruction.result.instruction_id)
-            if waiter is not None and not waiter.future.done():
-                waiter.future.set_result(instruction.result)
+            self.registry.answered(client, instruction.result)
         return client, self._ack(instruction)
-
-    @staticmethod
-    def _acknowledged(client: ConnectedClient, ack: common_pb2.InstructionAck) -> None:
-        waiter = client.pending.get(ack.instruction_id)
-        if waiter is None or waiter.future.done():
-            return
-        if ack.success:
-            waiter.acked = True
-        else:  # a refusal is final: no result follows
-            waiter.future.set_result(common_pb2.InstructionResult(
-                instruction_id=ack.instruction_id, success=False, error=ack.error))
 
     async def _heartbeats(self, client: ConnectedClient) -> None:
         """Server heartbeats, and the silence check (only with heartbeat.enabled)."""

@@ -139,7 +139,7 @@ def _paths() -> Json:
         )},
         "/v1/public/version": {"get": _op("public", "Product name and version", {"200": _json({"type": "object"})})},
         "/v1/public/overview-list": {"get": _op(
-            "public", "Connected applications",
+            "public", "Connected applications, on every node of the cluster",
             {"200": _json({"type": "array", "items": {"type": "object"}})},
             parameters=[_query("for-context", "string", "Only applications in this context")],
         )},
@@ -283,7 +283,7 @@ def _messaging_paths() -> Json:
         )},
         "/v1/components/{component}/commands": listing("Commands the component handles"),
         "/v1/components/{component}/queries": listing("Queries the component handles"),
-        "/v1/components/{component}/instances": listing("Connected instances of the component"),
+        "/v1/components/{component}/instances": listing("Connected instances of the component, on every node"),
         "/v1/components/{component}/processors": listing("Event processors the component's instances report"),
         base + "/pause": instruction("Pause the processor on every instance"),
         base + "/start": instruction("Start the processor on every instance"),

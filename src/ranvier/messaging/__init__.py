@@ -9,6 +9,7 @@ Layout:
   queries.py        QueryRouter / ActiveQuery: one instance per component, streaming
   subscriptions.py  SubscriptionRouter: subscription queries (initial result, updates)
   remote.py         RemoteHandler / PeerHandlers (other nodes' handlers), Relay (ours, for them)
+  remote_clients.py ClusterClients: control-stream clients of every node, instructions to them
   clock.py          Clock protocol, LoopClock, ManualClock (tests)
   instructions.py   reading Axon's processing instructions
 
@@ -32,6 +33,7 @@ from .outbox import Outbox, OutboxClosed, TooManyRequests
 from .queries import ActiveQuery, QueryRouter
 from .registry import Registry
 from .remote import PeerHandlers, Relay, RemoteHandler, Routers
+from .remote_clients import ClusterClients, RemoteClient, concerns_clients
 from .subscriptions import Subscription, SubscriptionRouter
 
 
@@ -71,8 +73,8 @@ class Messaging(Routers):
 
 
 __all__ = [
-    "ActiveQuery", "Clock", "CommandRouter", "ConsistentHash", "Handler", "LocalHandler", "LoopClock",
-    "ManualClock", "Messaging", "MessagingOptions", "Outbox", "OutboxClosed", "PeerHandlers", "QueryRouter",
-    "Registry", "Relay", "RemoteHandler", "Routers",
-    "Subscription", "SubscriptionRouter", "TooManyRequests",
+    "ActiveQuery", "Clock", "ClusterClients", "CommandRouter", "ConsistentHash", "Handler", "LocalHandler",
+    "LoopClock", "ManualClock", "Messaging", "MessagingOptions", "Outbox", "OutboxClosed", "PeerHandlers",
+    "QueryRouter", "Registry", "Relay", "RemoteClient", "RemoteHandler", "Routers", "Subscription",
+    "SubscriptionRouter", "TooManyRequests", "concerns_clients",
 ]

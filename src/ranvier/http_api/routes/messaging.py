@@ -3,7 +3,9 @@ components, and event-processor instructions.
 
 Paths and parameters follow Axon Server (facts §3.4). Processor instructions
 (pause, start, split, merge, move) go to the clients over their control streams and
-wait for each client's InstructionResult, as Axon Server 4.6+ does.
+wait for each client's InstructionResult, as Axon Server 4.6+ does. In a cluster,
+components and instructions cover the clients of every node (`node.all_clients`):
+an instruction for a client on another node goes there over the internal port.
 """
 
 from __future__ import annotations
@@ -24,8 +26,9 @@ from ranvier.errors import ErrorCode, RanvierError
 from .._request import bad_request, context_of, json_body, node_of, str_param
 
 if TYPE_CHECKING:
-    from ranvier.grpc_api.platform import ConnectedClient
     from ranvier.node import Node
+
+ConnectedClient = Any  # grpc_api.platform.ConnectedClient here, messaging.RemoteClient elsewhere
 
 INSTRUCTION_RESULT_TIMEOUT_S = 10.0  # Axon's instruction.result.timeout
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
@@ -226,15 +229,16 @@ async def get_component_queries(request: Request) -> JSONResponse:
 
 
 def _clients_of(node: Node, component: str, context: str) -> list[ConnectedClient]:
-    return sorted((c for c in node.clients.in_context(context) if c.component_name == component),
-                  key=lambda c: c.client_id)
+    """The component's clients on every node."""
+    return sorted((c for c in node.all_clients.all(context) if c.component_name == component),
+                  key=lambda c: (c.client_id, node.all_clients.node_of(c)))
 
 
 async def get_component_instances(request: Request) -> JSONResponse:
     node, component, context = _component_context(request)
     return JSONResponse([
         {"name": c.client_id, "clientId": c.client_id, "componentName": c.component_name, "context": c.context,
-         "version": c.version, "tags": c.tags, "connectedTo": node.name}
+         "version": c.version, "tags": c.tags, "connectedTo": node.all_clients.node_of(c)}
         for c in _clients_of(node, component, context)
     ])
 
@@ -279,9 +283,15 @@ def _running(request: Request) -> tuple[Node, list[ConnectedClient], str]:
     return node, clients, processor
 
 
+async def _instruct(node: Node, client: ConnectedClient,
+                    instruction: control_pb2.PlatformOutboundInstruction) -> None:
+    """On whichever node the client is connected to; raises the client's error."""
+    await node.all_clients.instruct(client, instruction, INSTRUCTION_RESULT_TIMEOUT_S)
+
+
 async def _instruct_all(node: Node, clients: list[ConnectedClient], make: Any) -> Response:
     for client in clients:
-        await node.clients.instruct(client, make(), INSTRUCTION_RESULT_TIMEOUT_S)
+        await _instruct(node, client, make())
     return Response(status_code=200)
 
 
@@ -313,8 +323,7 @@ async def split_segment(request: Request) -> Response:
         raise RanvierError(f"no client holds a segment of {processor}", ErrorCode.EVENT_PROCESSOR_NOT_FOUND)
     _part, segment, owner = segments[0]
     ref = control_pb2.EventProcessorSegmentReference(processor_name=processor, segment_identifier=segment)
-    await node.clients.instruct(owner, control_pb2.PlatformOutboundInstruction(split_event_processor_segment=ref),
-                                INSTRUCTION_RESULT_TIMEOUT_S)
+    await _instruct(node, owner, control_pb2.PlatformOutboundInstruction(split_event_processor_segment=ref))
     return Response(status_code=200)
 
 
@@ -326,8 +335,7 @@ async def merge_segments(request: Request) -> Response:
         raise bad_request(f"event processor {processor} has a single segment; nothing to merge")
     _part, segment, owner = segments[-1]
     ref = control_pb2.EventProcessorSegmentReference(processor_name=processor, segment_identifier=segment)
-    await node.clients.instruct(owner, control_pb2.PlatformOutboundInstruction(merge_event_processor_segment=ref),
-                                INSTRUCTION_RESULT_TIMEOUT_S)
+    await _instruct(node, owner, control_pb2.PlatformOutboundInstruction(merge_event_processor_segment=ref))
     return Response(status_code=200)
 
 
@@ -342,8 +350,7 @@ async def move_segment(request: Request) -> Response:
     owners = [c for part, seg, c in _segments(clients, processor) if seg == segment and c.client_id != target]
     ref = control_pb2.EventProcessorSegmentReference(processor_name=processor, segment_identifier=segment)
     for owner in owners:
-        await node.clients.instruct(owner, control_pb2.PlatformOutboundInstruction(release_segment=ref),
-                                    INSTRUCTION_RESULT_TIMEOUT_S)
+        await _instruct(node, owner, control_pb2.PlatformOutboundInstruction(release_segment=ref))
     return Response(status_code=200)
 
 
@@ -351,12 +358,13 @@ async def request_reconnect(request: Request) -> Response:
     """`PATCH /v1/instructions?client=`: tell a client to reconnect."""
     node = node_of(request)
     client_id = str_param(request, "client")
-    clients = node.clients.find(client_id)
+    clients = node.all_clients.find(client_id)
     if not clients:
-        raise RanvierError(f"client {client_id} is not connected to this node", ErrorCode.CLIENT_DISCONNECTED)
-    for client in clients:
-        node.clients.send(client, control_pb2.PlatformOutboundInstruction(
-            request_reconnect=control_pb2.RequestReconnect(), instruction_id=str(uuid.uuid4())))
+        raise RanvierError(f"client {client_id} is not connected to any node", ErrorCode.CLIENT_DISCONNECTED)
+    for client in clients:  # sent, not awaited: the client drops this stream to obey
+        await node.all_clients.instruct(client, control_pb2.PlatformOutboundInstruction(
+            request_reconnect=control_pb2.RequestReconnect(), instruction_id=str(uuid.uuid4())),
+            INSTRUCTION_RESULT_TIMEOUT_S, await_result=False)
     return Response(status_code=200)
 
 

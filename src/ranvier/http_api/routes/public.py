@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import TYPE_CHECKING
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -12,10 +12,6 @@ from starlette.routing import Route
 from ranvier import __version__
 
 from .._request import node_of
-
-if TYPE_CHECKING:
-    from ranvier.grpc_api.platform import ConnectedClient
-
 
 async def get_me(request: Request) -> JSONResponse:
     return JSONResponse(node_of(request).info())
@@ -30,19 +26,19 @@ async def get_version(request: Request) -> JSONResponse:
 
 
 async def get_overview_list(request: Request) -> JSONResponse:
-    """Connected applications, grouped by component name (Axon's overview list)."""
+    """Connected applications on every node, grouped by component name (Axon's
+    overview list); `connectedTo` names the nodes its instances are connected to."""
     node = node_of(request)
-    wanted = request.query_params.get("for-context")
-    components: dict[str, list[ConnectedClient]] = defaultdict(list)
-    for client in node.clients.clients.values():
-        if not wanted or client.context == wanted:
-            components[client.component_name].append(client)
+    everywhere = node.all_clients
+    components: dict[str, list[Any]] = defaultdict(list)
+    for client in everywhere.all(request.query_params.get("for-context") or None):
+        components[client.component_name].append(client)
     return JSONResponse([
         {
             "name": name,
             "instances": len(clients),
             "contexts": sorted({c.context for c in clients}),
-            "connectedTo": [node.name],
+            "connectedTo": sorted({everywhere.node_of(c) for c in clients}),
         }
         for name, clients in sorted(components.items())
     ])
