@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Protocol
 
 from ranvier.errors import ErrorCode, InvalidArgument, StorageUnavailable
@@ -41,6 +42,20 @@ class ContextEventStore:
         return self.store.name
 
     # -- writes ----------------------------------------------------------------------
+
+    @contextmanager
+    def receiving(self) -> Iterator[None]:
+        """Around reading a client's transaction: a group-commit writer may hold a
+        batch a moment for transactions still arriving (see `LocalCommitter`)."""
+        writer = self.writer
+        if not hasattr(writer, "receiving"):
+            yield
+            return
+        writer.receiving += 1
+        try:
+            yield
+        finally:
+            writer.receiving -= 1
 
     async def append_events(self, events: list[bytes]) -> AppendResult:
         """Store the events as one transaction, all or nothing; returns their tokens."""

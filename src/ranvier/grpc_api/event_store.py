@@ -85,16 +85,17 @@ class EventStoreService:
         store = self._store(context)
         events: list[bytes] = []
         total = 0
-        async for raw in requests:
-            total += len(raw)
-            if total > store.max_transaction_bytes:
-                raise InvalidArgument(
-                    f"transaction exceeds {store.max_transaction_bytes} bytes "
-                    "(axoniq.axonserver.event.max-transaction-size); nothing was stored",
-                    ErrorCode.PAYLOAD_TOO_LARGE,
-                )
-            events.append(raw)
-        await _confirm_half_closed(context)
+        with store.receiving():
+            async for raw in requests:
+                total += len(raw)
+                if total > store.max_transaction_bytes:
+                    raise InvalidArgument(
+                        f"transaction exceeds {store.max_transaction_bytes} bytes "
+                        "(axoniq.axonserver.event.max-transaction-size); nothing was stored",
+                        ErrorCode.PAYLOAD_TOO_LARGE,
+                    )
+                events.append(raw)
+            await _confirm_half_closed(context)
         await store.append_events(events)
         return _CONFIRMATION
 

@@ -1,0 +1,51 @@
+"""`LocalCommitter`'s group commit: one fsync for the transactions that arrive while
+other clients are still sending theirs; a lone writer never waits."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from axonclient.protos.common_pb2 import SerializedObject
+from axonclient.protos.event_pb2 import Event
+
+from ranvier.eventstore import ContextEventStore, ContextStore, LocalCommitter, StoreOptions
+
+
+def event() -> bytes:
+    return Event(message_identifier="m", payload=SerializedObject(type="T", data=b"x")).SerializeToString()
+
+
+async def _service(path: Path, window_s: float) -> tuple[ContextEventStore, LocalCommitter]:
+    store = ContextStore.open("default", path, StoreOptions(), asyncio.get_running_loop().call_soon_threadsafe)
+    committer = LocalCommitter(store, commit_window_s=window_s)
+    return ContextEventStore(store, committer, 1 << 20), committer
+
+
+def test_transactions_arriving_while_others_send_share_one_fsync(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        service, committer = await _service(tmp_path, window_s=1.0)
+        await service.append_events([event()])  # an fsync just happened: the window is open
+        before = committer.batches
+        with service.receiving():  # another client is mid-transaction
+            first = asyncio.ensure_future(service.append_events([event()]))
+            for _ in range(5):
+                await asyncio.sleep(0)  # the committer picks `first` up and holds it
+            rest = [asyncio.ensure_future(service.append_events([event()])) for _ in range(3)]
+            results = await asyncio.gather(first, *rest)
+        assert committer.batches == before + 1
+        assert [r.first_token for r in results] == [1, 2, 3, 4]
+        await service.close()
+
+    asyncio.run(scenario())
+
+
+def test_a_lone_writer_is_committed_at_once(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        service, committer = await _service(tmp_path, window_s=3600.0)  # a wait would time the test out
+        for _ in range(3):
+            await asyncio.wait_for(service.append_events([event()]), 30)
+        assert committer.batches == 3
+        await service.close()
+
+    asyncio.run(scenario())
