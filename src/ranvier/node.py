@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
 import re
 import signal
 import time
@@ -26,6 +25,7 @@ from ranvier._pb import control_pb2
 from ranvier.cluster.admin import NodeRecord
 from ranvier.cluster.clustering import Clustering
 from ranvier.errors import ContextNotFound, ErrorCode, RanvierError, StorageCorrupted, StorageUnavailable
+from ranvier.files import replace_durably
 from ranvier.eventstore import ContextEventStore, ContextStore, LocalCommitter, StoreOptions
 from ranvier.grpc_api.event_store import EventStoreService
 from ranvier.grpc_api.command import CommandService
@@ -177,12 +177,8 @@ class Node:
         return list(json.loads(path.read_text())["contexts"])
 
     def _save_state(self) -> None:
-        path = self._state_path()
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"node": self.name, "contexts": self._local_contexts}, indent=2))
-        with open(tmp, "rb+") as f:
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
+        state = {"node": self.name, "contexts": self._local_contexts}
+        replace_durably(self._state_path(), json.dumps(state, indent=2).encode())
 
     async def initialize(self, context: str = "default") -> None:
         """Make this node serve `context` (Axon's init-cluster on a single node).

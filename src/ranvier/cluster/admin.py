@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from ranvier.errors import ErrorCode, RanvierError
+from ranvier.files import replace_durably
 
 ADMIN = "_admin"
 PRIMARY = "PRIMARY"
@@ -152,11 +152,8 @@ class AdminStateMachine:
         return handler(**cmd)
 
     def applied_batch(self) -> None:
-        tmp = self.path.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"applied": self.applied_index, "config": self.config.to_json()}, indent=1))
-        with open(tmp, "rb+") as f:
-            os.fsync(f.fileno())
-        os.replace(tmp, self.path)
+        saved = {"applied": self.applied_index, "config": self.config.to_json()}
+        replace_durably(self.path, json.dumps(saved, indent=1).encode())
         for listener in list(self.listeners):
             listener()
 

@@ -19,12 +19,12 @@ never recorded.
 from __future__ import annotations
 
 import logging
-import os
 import re
 import secrets
 from pathlib import Path
 
 from ranvier.errors import RanvierError
+from ranvier.files import replace_durably
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +48,10 @@ def load_or_create(raft_storage: Path, admin_dir: str = "_admin") -> str:
                     "register it again)", raft_storage, INCARNATION_FILE)
         return ""
     incarnation = secrets.token_hex(16)
-    _write_durably(path, incarnation + "\n")
+    # After a crash the file is absent (a new one is made next start; nothing
+    # depended on it yet) or complete.
+    path.parent.mkdir(parents=True, exist_ok=True)
+    replace_durably(path, (incarnation + "\n").encode())
     log.info("new incarnation %s in %s", incarnation, path)
     return incarnation
 
@@ -59,20 +62,3 @@ def _read(path: Path) -> str:
         raise IdentityError(f"{path} does not hold an incarnation (32 hex digits): {text[:40]!r}; restore it, or "
                             "wipe the folder and register the node again after `ranvier-cli unregister-node`")
     return text
-
-
-def _write_durably(path: Path, text: str) -> None:
-    # tmp + fsync + rename + fsync of the directory: after a crash the file is either
-    # absent (a new one is made next start, nothing depended on it yet) or complete.
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-    fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

@@ -32,6 +32,7 @@ import zlib
 from pathlib import Path
 
 from ranvier.errors import StorageCorrupted
+from ranvier.files import replace_durably
 from ranvier.raft import (
     Compacted,
     ConfState,
@@ -78,20 +79,6 @@ def _decode_entries(data: bytes) -> tuple[list[tuple[int, Entry]], int, str | No
         out.append((pos, Entry(term, index, data[pos + _ENTRY.size : end], EntryType(kind))))
         pos = end
     return out, pos, None
-
-
-def _atomic_write(path: Path, payload: bytes) -> None:
-    tmp = path.with_suffix(".tmp")
-    with open(tmp, "wb") as f:
-        f.write(payload)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-    fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _with_crc(body: bytes) -> bytes:
@@ -234,7 +221,7 @@ class DurableLog:
         """Durably record the membership after applying the change at `index`."""
         if index <= self._conf_index:
             return
-        _atomic_write(self.directory / CONFSTATE_FILE, _with_crc(_U64.pack(index) + _encode_conf(conf_state)))
+        replace_durably(self.directory / CONFSTATE_FILE, _with_crc(_U64.pack(index) + _encode_conf(conf_state)))
         self._conf_index, self._conf_state = index, conf_state
 
     def first_index(self) -> int:
@@ -308,7 +295,7 @@ class DurableLog:
         os.fdatasync(self._fd)
         hs = self.hard_state
         if (hs.term, hs.vote) != self._durable_vote:
-            _atomic_write(self.directory / HARDSTATE_FILE, _with_crc(_HARD.pack(hs.term, hs.vote, hs.commit)))
+            replace_durably(self.directory / HARDSTATE_FILE, _with_crc(_HARD.pack(hs.term, hs.vote, hs.commit)))
             self._durable_vote = (hs.term, hs.vote)
 
     def apply_snapshot(self, snapshot: Snapshot) -> None:
@@ -329,7 +316,7 @@ class DurableLog:
         return snapshot
 
     def _write_snapshot(self, snapshot: Snapshot) -> None:
-        _atomic_write(self.directory / SNAPSHOT_FILE, _with_crc(encode_snapshot_meta(snapshot)))
+        replace_durably(self.directory / SNAPSHOT_FILE, _with_crc(encode_snapshot_meta(snapshot)))
         self._snapshot = snapshot
 
     def compact(self, index: int) -> None:
@@ -350,7 +337,7 @@ class DurableLog:
     def _rewrite_entries(self) -> None:
         path = self.directory / ENTRIES_FILE
         blob = b"".join(encode_entry(e) for e in self._ents[1:])
-        _atomic_write(path, blob)
+        replace_durably(path, blob)
         os.close(self._fd)
         self._fd = os.open(path, os.O_RDWR)
         self._file_end = len(blob)
