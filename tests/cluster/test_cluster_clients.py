@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Iterator
-from pathlib import Path
 
 import httpx
 import pytest
@@ -29,14 +28,8 @@ PROCESSOR = "/v1/components/billing/processors/ledger"
 
 @pytest.fixture(scope="module")
 def nodes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[NodeProcess]]:
-    root: Path = tmp_path_factory.mktemp("clients")
-    cluster = harness.cluster_nodes(root, ["n1", "n2", "n3"])
-    try:
-        harness.form_cluster(cluster)
+    with harness.formed_cluster(tmp_path_factory.mktemp("clients"), ["n1", "n2", "n3"]) as cluster:
         yield cluster
-    finally:
-        for node in cluster:
-            node.kill()
 
 
 def run(scenario: Callable[[], Awaitable[None]], timeout: float = 60) -> None:

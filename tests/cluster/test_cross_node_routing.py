@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import signal
 from collections.abc import Awaitable, Callable, Iterator
-from pathlib import Path
 
 import httpx
 import pytest
@@ -26,16 +25,10 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def nodes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[NodeProcess]]:
-    root: Path = tmp_path_factory.mktemp("routing")
-    cluster = harness.cluster_nodes(root, ["n1", "n2", "n3"], {
+    with harness.formed_cluster(tmp_path_factory.mktemp("routing"), ["n1", "n2", "n3"], {
         "axoniq.axonserver.default-command-timeout": "20000",
-    })
-    try:
-        harness.form_cluster(cluster)
+    }) as cluster:
         yield cluster
-    finally:
-        for node in cluster:
-            node.kill()
 
 
 def run(scenario: Callable[[], Awaitable[None]], timeout: float = 60) -> None:

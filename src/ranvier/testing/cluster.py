@@ -13,7 +13,8 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 from ranvier.testing.nodes import NodeProcess
@@ -94,6 +95,18 @@ def form_cluster(nodes: Sequence[NodeProcess], timeout: float = 60.0) -> None:
     names = sorted(n.name for n in nodes)
     wait_until(lambda: all(group_status(n, g).get("voters") == names for n in nodes for g in ("_admin", "default")),
                timeout, "every node a voter of _admin and default", nodes)
+
+
+@contextmanager
+def formed_cluster(root: Path, names: Sequence[str], properties: dict[str, str] | None = None) -> Iterator[list[NodeProcess]]:
+    """Nodes started and formed into one cluster (`form_cluster`); killed on exit."""
+    nodes = cluster_nodes(root, names, properties)
+    try:
+        form_cluster(nodes)
+        yield nodes
+    finally:
+        for node in nodes:
+            node.kill()
 
 
 def leader_of(nodes: Sequence[NodeProcess], group: str = "default") -> NodeProcess | None:
