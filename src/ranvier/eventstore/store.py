@@ -28,7 +28,7 @@ from pathlib import Path
 
 from ranvier.errors import InvalidSequence, StorageCorrupted, StorageUnavailable, StorageWriteFailed
 
-from .codec import MalformedEvent, parse_key, sequence_keys
+from .codec import MalformedEvent, checked_ranges, parse_key, sequence_keys
 from .index import INDEX_FILE, Indexer, IndexDb, RecordEntries, SequenceCache, Tail
 from .records import (
     HEADER_SIZE,
@@ -177,8 +177,7 @@ class ContextStore:
 
     def _apply_events(self, index: int, events: tuple[bytes, ...]) -> AppendResult:
         try:
-            keys, max_ts = sequence_keys(events)
-            ranges = self._validate_sequences(keys)
+            ranges, max_ts = checked_ranges(events, self._highest_for_append)
         except (InvalidSequence, MalformedEvent):
             self.applied_index = index
             raise
@@ -195,26 +194,8 @@ class ContextStore:
         self.next_token = first_token + len(events)
         return AppendResult(index, first_token, len(events))
 
-    def _validate_sequences(self, keys: list[tuple[str, int] | None]) -> dict[str, tuple[int, int]]:
-        """Per aggregate (first, last) sequence of this transaction, checked as Axon
-        does: the first equals the stored highest + 1 (0 for a new aggregate) and
-        the rest follow one by one."""
-        ranges: dict[str, tuple[int, int]] = {}
-        for key in keys:
-            if key is None:
-                continue
-            agg, seq = key
-            current = ranges.get(agg)
-            if current is None:
-                expected = self.highest_sequence(agg, visible_only=False) + 1
-                first = seq
-            else:
-                expected = current[1] + 1
-                first = current[0]
-            if seq != expected:
-                raise InvalidSequence(f"Invalid sequence number {seq} for aggregate {agg}, expected {expected}")
-            ranges[agg] = (first, seq)
-        return ranges
+    def _highest_for_append(self, aggregate_id: str) -> int:
+        return self.highest_sequence(aggregate_id, visible_only=False)
 
     def _apply_snapshot(self, index: int, events: tuple[bytes, ...]) -> AppendResult:
         try:
