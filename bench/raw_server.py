@@ -20,6 +20,9 @@ A Read request is 16 bytes: message count and message size, little-endian
 uint64 each; the loadgen asks for messages the size of an `EventWithToken`
 carrying its 256-byte-payload Event, so both sides move the same bytes.
 
+It runs on the event loop a node would (`RANVIER_EVENT_LOOP`, see
+`ranvier.event_loop`), so a ratio never compares uvloop with asyncio's loop.
+
 usage: python bench/raw_server.py [--port N]   (127.0.0.1 only; prints
 "READY <port>" on stdout once it listens; stops on SIGTERM/SIGINT)
 """
@@ -121,7 +124,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (0: any free port)")
     args = parser.parse_args(argv)
-    asyncio.run(serve(args.port))
+    try:
+        from ranvier import event_loop  # the node's loop choice, so both sides of a ratio run on the same loop
+    except ImportError:
+        asyncio.run(serve(args.port))
+    else:
+        event_loop.run(serve(args.port))
     return 0
 
 

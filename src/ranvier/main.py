@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import sys
@@ -41,6 +40,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _server(argv: list[str]) -> int:
+    from ranvier import event_loop
     from ranvier.config import load
     from ranvier.node import Node
     from ranvier.settings import settings_from
@@ -56,7 +56,13 @@ def _server(argv: list[str]) -> int:
         print(f"ranvier: configuration error: {exc}", file=sys.stderr)
         return 78  # EX_CONFIG
     try:
-        asyncio.run(Node(settings).run_until_signalled())
+        loop_name, _factory = event_loop.loop_factory()
+    except event_loop.EventLoopChoiceError as exc:
+        print(f"ranvier: configuration error: {exc}", file=sys.stderr)
+        return 78
+    logging.getLogger("ranvier").info("event loop: %s", loop_name)
+    try:
+        event_loop.run(Node(settings).run_until_signalled())
     except OSError as exc:
         print(f"ranvier: cannot start: {exc}", file=sys.stderr)
         return 1

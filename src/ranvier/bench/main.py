@@ -307,9 +307,19 @@ def machine_info(client: Client) -> dict[str, Any]:
         "kernel": platform.release(),
         "python": platform.python_version(),
         "grpcio": grpc_version,
+        "event_loop": _loop_name(),
         "client": client.kind,
         "go": go_version,
     }
+
+
+def _loop_name() -> str:
+    from ranvier.event_loop import EventLoopChoiceError, loop_factory
+
+    try:
+        return loop_factory()[0]
+    except EventLoopChoiceError as exc:
+        return f"? ({exc})"
 
 
 def run(args: argparse.Namespace, log: Callable[[str], None]) -> Results:
@@ -566,7 +576,8 @@ def render_table(results: Results) -> str:
     head = ["workload", "result", "ceiling (bare grpc.aio, same shape)", "ratio", "target", "node CPU"]
     lines = [
         f"Ranvier bench, {meta.get('date', '?')}: {meta.get('cores', '?')} cores ({meta.get('cpu', '?')}), "
-        f"{meta.get('memory_gib', '?')} GiB, Python {meta.get('python', '?')}, grpcio {meta.get('grpcio', '?')}; "
+        f"{meta.get('memory_gib', '?')} GiB, Python {meta.get('python', '?')}, grpcio {meta.get('grpcio', '?')}, "
+        f"event loop {meta.get('event_loop', '?')} (node and bare server); "
         f"{meta.get('event_bytes', '?')}-byte Events (256-byte payload)",
     ]
     if meta.get("client") == "python":
