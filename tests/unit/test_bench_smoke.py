@@ -91,3 +91,22 @@ def test_non_loopback_targets_are_refused() -> None:
     with pytest.raises(SystemExit):
         pyload.check_loopback("192.0.2.1:8124")
     pyload.check_loopback("127.0.0.1:8124")
+
+
+def test_replay_rounds_compare_medians_and_show_the_best_bare_sample() -> None:
+    node = [{"events_per_s": v, "events": 1, "last_token": 0, "reached_target": True} for v in (9_000.0, 11_000.0, 10_000.0)]
+    bare = [{"events_per_s": v, "method": "Read"} for v in (12_000.0, 25_000.0, 12_500.0)]
+    results = _results()
+    results.replay = bench._median_sample(node)
+    results.ceiling_read = bench._median_sample(bare)
+    assert results.replay["events_per_s"] == 10_000.0 and results.replay["samples"] == [9_000.0, 11_000.0, 10_000.0]
+    row = next(line for line in bench.render_table(results).splitlines() if "replay" in line)
+    assert "median 10,000 of 9,000/11,000/10,000 events/s" in row
+    assert "median 12,500 of 12,000/25,000/12,500 msgs/s" in row
+    assert "best 25,000: 40 %" in row
+    assert "| 80 % | >= 80% **met** |" in row
+
+
+def test_an_errored_replay_round_is_what_the_row_shows() -> None:
+    chosen = bench._median_sample([{"events_per_s": 5.0}, {"error": "UNAVAILABLE"}, {"events_per_s": 6.0}])
+    assert chosen == {"error": "UNAVAILABLE"}
