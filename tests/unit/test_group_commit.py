@@ -49,3 +49,24 @@ def test_a_lone_writer_is_committed_at_once(tmp_path: Path) -> None:
         await service.close()
 
     asyncio.run(scenario())
+
+
+def test_a_held_batch_goes_as_soon_as_nothing_more_is_arriving(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        service, committer = await _service(tmp_path, window_s=3600.0)  # holding to the end would time out
+        await service.append_events([event()])  # the window is open from here
+        before = committer.batches
+        with service.receiving():  # two clients mid-transaction
+            with service.receiving():
+                first = asyncio.ensure_future(service.append_events([event()]))
+                for _ in range(5):
+                    await asyncio.sleep(0)  # held: another client is still sending
+                assert not first.done()
+            second = asyncio.ensure_future(service.append_events([event()]))
+        # the last transaction has arrived: both go now, in one fsync
+        results = await asyncio.wait_for(asyncio.gather(first, second), 30)
+        assert [r.first_token for r in results] == [1, 2]
+        assert committer.batches == before + 1
+        await service.close()
+
+    asyncio.run(scenario())

@@ -37,6 +37,7 @@ from typing import Any
 import grpc
 
 from ranvier._pb import peer_pb2 as pb
+from ranvier.aio import wait_for_event
 from ranvier.messaging import (ClusterClients, OutboxClosed, PeerHandlers, Relay, Routers, TooManyRequests,
                                concerns_clients)
 
@@ -196,9 +197,7 @@ class MessageLinks:
         while True:
             if not link.queue:
                 link.wake.clear()
-                try:
-                    await asyncio.wait_for(link.wake.wait(), self.heartbeat_s)
-                except TimeoutError:
+                if not await wait_for_event(link.wake, self.heartbeat_s):
                     await call.write(pb.RelayDownBatch())  # still here
                 continue
             items, link.queue = link.queue[:MAX_BATCH], link.queue[MAX_BATCH:]
@@ -261,9 +260,7 @@ class RelayServer:
                 if reader.done():
                     return
                 wake.clear()
-                try:
-                    await asyncio.wait_for(wake.wait(), self.heartbeat_s)
-                except TimeoutError:
+                if not await wait_for_event(wake, self.heartbeat_s):
                     yield pb.RelayUpBatch(from_node=self.my_id)  # still here
         finally:
             reader.cancel()

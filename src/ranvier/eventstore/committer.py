@@ -10,10 +10,13 @@ here) next to the time a client takes to send a 100-event transaction, so under
 load most batches held one transaction, and the per-fsync cost (the kernel's
 journal commit, the worker-thread hop, one index transaction) dominated: a node
 with 64 clients did ~300 fsyncs/s. So while other clients' transactions are still
-arriving (`receiving`), a batch is held until `commit_window_s` after the last
-fsync, and one fsync covers them all: at most 1/commit_window_s fsyncs a second
-under concurrency, at the price of up to that much latency. A lone writer never
-waits.
+arriving (`receiving_started`/`receiving_ended` around reading one), a batch is
+held until they have all arrived or `commit_window_s` has passed since the last
+fsync, whichever comes first, and one fsync covers them all: at most
+1/commit_window_s fsyncs a second under steady concurrency, at the price of up
+to that much latency. A lone writer never waits, and neither does a batch once
+nothing more is on its way (16 clients sending one event each are committed
+together as soon as the last one has arrived).
 
 Failure handling:
 - a rejected transaction (bad sequence) fails alone; the rest of the batch goes on;
@@ -28,6 +31,7 @@ import asyncio
 import logging
 from collections import deque
 
+from ranvier.aio import wait_for_event
 from ranvier.errors import RanvierError, StorageUnavailable, StorageWriteFailed
 
 from .records import Command
@@ -45,7 +49,9 @@ class LocalCommitter:
         self.store = store
         self.max_batch_bytes = max_batch_bytes
         self.commit_window_s = commit_window_s
-        self.receiving = 0  # client transactions still arriving (ContextEventStore.receiving)
+        self._receiving = 0  # client transactions still arriving (ContextEventStore.receiving)
+        self._all_received = asyncio.Event()
+        self._all_received.set()
         self._last_sync = 0.0
         self._queue: deque[tuple[Command, int, asyncio.Future[AppendResult]]] = deque()
         self._wakeup = asyncio.Event()
@@ -63,6 +69,16 @@ class LocalCommitter:
         self._queue.append((command, size, future))
         self._wakeup.set()
         return await future
+
+    def receiving_started(self) -> None:
+        self._receiving += 1
+        self._all_received.clear()
+
+    def receiving_ended(self) -> None:
+        self._receiving -= 1
+        if self._receiving <= 0:
+            self._receiving = 0
+            self._all_received.set()
 
     async def close(self) -> None:
         self._task.cancel()
@@ -85,11 +101,11 @@ class LocalCommitter:
                 await self._commit(self._take_batch())
 
     async def _hold_for_others(self) -> None:
-        if not self.commit_window_s or not self.receiving:
+        if not self.commit_window_s or not self._receiving:
             return
         wait = self._last_sync + self.commit_window_s - asyncio.get_running_loop().time()
         if wait > 0:
-            await asyncio.sleep(wait)
+            await wait_for_event(self._all_received, wait)
 
     def _take_batch(self) -> list[tuple[Command, asyncio.Future[AppendResult]]]:
         batch = []
@@ -107,10 +123,7 @@ class LocalCommitter:
         # error instead, so waiting here cannot hang.
         while self.store.unindexed > self.store.options.max_unindexed and self.store.index_error is None:
             self._indexed.clear()
-            try:
-                await asyncio.wait_for(self._indexed.wait(), 1.0)
-            except TimeoutError:
-                pass
+            await wait_for_event(self._indexed, 1.0)
 
     async def _commit(self, batch: list[tuple[Command, asyncio.Future[AppendResult]]]) -> None:
         done: list[tuple[asyncio.Future[AppendResult], AppendResult]] = []
@@ -151,3 +164,4 @@ class LocalCommitter:
             _command, _size, future = self._queue.popleft()
             if not future.done():
                 future.set_exception(StorageUnavailable(f"context {self.store.name} stopped after: {exc.message}"))
+

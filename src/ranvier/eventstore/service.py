@@ -48,14 +48,14 @@ class ContextEventStore:
         """Around reading a client's transaction: a group-commit writer may hold a
         batch a moment for transactions still arriving (see `LocalCommitter`)."""
         writer = self.writer
-        if not hasattr(writer, "receiving"):
+        if not hasattr(writer, "receiving_started"):
             yield
             return
-        writer.receiving += 1
+        writer.receiving_started()
         try:
             yield
         finally:
-            writer.receiving -= 1
+            writer.receiving_ended()
 
     async def append_events(self, events: list[bytes]) -> AppendResult:
         """Store the events as one transaction, all or nothing; returns their tokens."""

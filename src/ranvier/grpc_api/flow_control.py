@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 
+from ranvier.aio import wait_for_event
+
 
 class PermitsTimeout(Exception):
     """No new permits arrived within the timeout."""
@@ -37,7 +39,5 @@ class Permits:
         """Return once a permit is available; PermitsTimeout after `timeout_s`."""
         if self.available > 0:
             return
-        try:
-            await asyncio.wait_for(self._granted.wait(), timeout_s)
-        except TimeoutError:
-            raise PermitsTimeout() from None
+        if not await wait_for_event(self._granted, timeout_s):
+            raise PermitsTimeout()

@@ -31,6 +31,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
+from ranvier.aio import wait_for_event
 from ranvier.errors import ErrorCode, RanvierError
 from ranvier.raft import (
     NONE,
@@ -207,13 +208,11 @@ class GroupDriver:
     async def _await_leader(self) -> None:
         if self.leader_id != NONE:
             return
-        try:
-            await asyncio.wait_for(self._leader_known.wait(), self.timing.wait_for_leader_s)
-        except TimeoutError:
+        if not await wait_for_event(self._leader_known, self.timing.wait_for_leader_s):
             raise NoLeader(
                 f"no leader for replication group {self.group} within "
                 f"{self.timing.wait_for_leader_s:.1f} s; a majority of its nodes may be down"
-            ) from None
+            )
 
     async def read_barrier(self) -> None:
         """Return once this replica has applied everything committed when the call
