@@ -30,6 +30,7 @@ from pathlib import Path
 
 from ranvier.errors import ErrorCode, RanvierError
 from ranvier.eventstore import AppendResult, Command, ContextEventStore, ContextStore, StoreOptions, encode_command
+from ranvier.eventstore.arrivals import Arrivals
 from ranvier.raft import NONE, ConfChange, ConfChangeType, Message, ProposalDropped
 from ranvier.replication.context_fsm import ContextStateMachine
 from ranvier.replication.driver import GroupDriver, NoLeader, NotLeader, Timing, bootstrap
@@ -68,13 +69,30 @@ class ContextGroup:
 
 
 class ClusterWriter:
-    """`Writer` for a replicated context: propose here when leader, else forward."""
+    """`Writer` for a replicated context: propose here when leader, else forward.
 
-    def __init__(self, runtime: ClusterRuntime, context: str) -> None:
+    Group commit, as `LocalCommitter` does it: while other clients' transactions
+    are still arriving, a transaction waits (until they have arrived, at most
+    `commit_window_s` after the last release) and then goes with them, so the
+    driver proposes them together and one Raft entry batch - one fsync on every
+    member - carries them all. Without it, under load every Ready held about one
+    transaction and each member did one fsync per transaction."""
+
+    def __init__(self, runtime: ClusterRuntime, context: str, commit_window_s: float = 0.01) -> None:
         self.runtime = runtime
         self.context = context
+        self._arrivals = Arrivals(commit_window_s)
+        self._last_release = 0.0
+
+    def receiving_started(self) -> None:
+        self._arrivals.started()
+
+    def receiving_ended(self) -> None:
+        self._arrivals.ended()
 
     async def submit(self, command_: Command) -> AppendResult:
+        await self._arrivals.hold(self._last_release)
+        self._last_release = asyncio.get_running_loop().time()
         result = await self.runtime.propose(self.context, encode_command(command_))
         assert isinstance(result, AppendResult)
         return result

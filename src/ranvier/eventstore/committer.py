@@ -34,6 +34,7 @@ from collections import deque
 from ranvier.aio import wait_for_event
 from ranvier.errors import RanvierError, StorageUnavailable, StorageWriteFailed
 
+from .arrivals import Arrivals
 from .records import Command
 from .store import AppendResult, ContextStore
 
@@ -49,9 +50,7 @@ class LocalCommitter:
         self.store = store
         self.max_batch_bytes = max_batch_bytes
         self.commit_window_s = commit_window_s
-        self._receiving = 0  # client transactions still arriving (ContextEventStore.receiving)
-        self._all_received = asyncio.Event()
-        self._all_received.set()
+        self._arrivals = Arrivals(commit_window_s)
         self._last_sync = 0.0
         self._queue: deque[tuple[Command, int, asyncio.Future[AppendResult]]] = deque()
         self._wakeup = asyncio.Event()
@@ -71,14 +70,10 @@ class LocalCommitter:
         return await future
 
     def receiving_started(self) -> None:
-        self._receiving += 1
-        self._all_received.clear()
+        self._arrivals.started()
 
     def receiving_ended(self) -> None:
-        self._receiving -= 1
-        if self._receiving <= 0:
-            self._receiving = 0
-            self._all_received.set()
+        self._arrivals.ended()
 
     async def close(self) -> None:
         self._task.cancel()
@@ -95,17 +90,10 @@ class LocalCommitter:
         while True:
             await self._wakeup.wait()
             self._wakeup.clear()
-            await self._hold_for_others()
+            await self._arrivals.hold(self._last_sync)
             while self._queue:
                 await self._wait_for_indexer()
                 await self._commit(self._take_batch())
-
-    async def _hold_for_others(self) -> None:
-        if not self.commit_window_s or not self._receiving:
-            return
-        wait = self._last_sync + self.commit_window_s - asyncio.get_running_loop().time()
-        if wait > 0:
-            await wait_for_event(self._all_received, wait)
 
     def _take_batch(self) -> list[tuple[Command, asyncio.Future[AppendResult]]]:
         batch = []

@@ -1,0 +1,45 @@
+"""`Arrivals`: a writer holds a batch while transactions are still arriving, never longer
+than its window, and not at all when none is arriving."""
+
+from __future__ import annotations
+
+import asyncio
+
+from ranvier.eventstore.arrivals import Arrivals
+
+
+def test_no_hold_when_nothing_is_arriving_or_without_a_window() -> None:
+    async def scenario() -> None:
+        now = asyncio.get_running_loop().time()
+        await asyncio.wait_for(Arrivals(3600).hold(now), 30)
+        no_window = Arrivals(0)
+        no_window.started()
+        await asyncio.wait_for(no_window.hold(now), 30)
+
+    asyncio.run(scenario())
+
+
+def test_hold_ends_when_the_last_arrival_ends() -> None:
+    async def scenario() -> None:
+        arrivals = Arrivals(3600)
+        arrivals.started()
+        arrivals.started()
+        holding = asyncio.ensure_future(arrivals.hold(asyncio.get_running_loop().time()))
+        await asyncio.sleep(0)
+        arrivals.ended()
+        await asyncio.sleep(0)
+        assert not holding.done()  # one is still arriving
+        arrivals.ended()
+        await asyncio.wait_for(holding, 30)
+
+    asyncio.run(scenario())
+
+
+def test_hold_ends_with_the_window() -> None:
+    async def scenario() -> None:
+        arrivals = Arrivals(0.05)
+        arrivals.started()  # and never ends
+        await asyncio.wait_for(arrivals.hold(asyncio.get_running_loop().time()), 30)
+        assert arrivals.count == 1
+
+    asyncio.run(scenario())
