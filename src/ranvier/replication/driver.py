@@ -316,15 +316,16 @@ class GroupDriver:
         early = self._sendable_before_persist(rd)
         for message in early:
             self.transport.send(self.group, message)
-        await self._persist(rd)
+        durable = self._durable_committed(rd)
+        await self._persist(rd, apply_meanwhile=durable)
         for message in rd.messages[len(early):]:
             self.transport.send(self.group, message)
         for state in rd.read_states:
             future = self._reads.get(state.request_ctx)
             if future is not None and not future.done():
                 future.set_result(state.index)
-        if rd.committed_entries:
-            self._apply(rd.committed_entries)
+        if len(rd.committed_entries) > len(durable):
+            self._apply(rd.committed_entries[len(durable):])
         self.node.advance(rd)
         if rd.committed_entries:
             self._wake_applied(rd.committed_entries[-1].index)
@@ -353,15 +354,38 @@ class GroupDriver:
             count += 1
         return rd.messages[:count]
 
-    async def _persist(self, rd: Ready) -> None:
+    def _durable_committed(self, rd: Ready) -> tuple[Entry, ...]:
+        """The leading committed entries of `rd` already durable in this node's log
+        before `rd`'s write: those may be applied while that write's fsync runs
+        (as etcd's server does). They are committed, so no later append can cut
+        them; entries that `rd` itself brings wait for its write."""
+        if rd.snapshot is not None or not rd.committed_entries:
+            return ()
+        durable_last = self.log_store.last_index()
+        count = 0
+        for entry in rd.committed_entries:
+            if entry.index > durable_last:
+                break
+            count += 1
+        return rd.committed_entries[:count]
+
+    async def _persist(self, rd: Ready, apply_meanwhile: tuple[Entry, ...] = ()) -> None:
         if rd.snapshot is not None:
             await self._restore(rd.snapshot)  # the state first: the log then says it is there
             self.log_store.apply_snapshot(rd.snapshot)
         self.log_store.append(rd.entries)
         if rd.hard_state is not None:
             self.log_store.set_hard_state(rd.hard_state)
-        if rd.must_sync:  # a commit-only change need not be durable (see log_store)
-            await asyncio.to_thread(self.log_store.sync)
+        if not rd.must_sync:  # a commit-only change need not be durable (see log_store)
+            if apply_meanwhile:
+                self._apply(apply_meanwhile)
+            return
+        syncing = asyncio.ensure_future(asyncio.to_thread(self.log_store.sync))
+        try:
+            if apply_meanwhile:
+                self._apply(apply_meanwhile)  # on the loop, while the worker thread fsyncs
+        finally:
+            await syncing
 
     async def _restore(self, snapshot: Snapshot) -> None:
         restore = getattr(self.fsm, "restore", None)
