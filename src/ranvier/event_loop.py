@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Mapping
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -27,7 +27,9 @@ class EventLoopChoiceError(ValueError):
     pass
 
 
-def loop_factory(environ: dict[str, str] | os._Environ[str] = os.environ) -> tuple[str, Callable[[], asyncio.AbstractEventLoop] | None]:
+def loop_factory(
+    environ: Mapping[str, str] = os.environ,
+) -> tuple[str, Callable[[], asyncio.AbstractEventLoop] | None]:
     """(name, factory) of the loop to run on; factory None means asyncio's default."""
     choice = environ.get(ENV, "auto").strip().lower() or "auto"
     if choice not in CHOICES:

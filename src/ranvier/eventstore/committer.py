@@ -152,4 +152,3 @@ class LocalCommitter:
             _command, _size, future = self._queue.popleft()
             if not future.done():
                 future.set_exception(StorageUnavailable(f"context {self.store.name} stopped after: {exc.message}"))
-
