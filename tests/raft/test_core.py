@@ -215,3 +215,22 @@ def test_rejected_vote_does_not_reset_election_timer() -> None:
     node.step(Message(MT.VOTE, to=1, from_=2, term=5, index=1, log_term=1))
     (resp,) = [m for m in drain(node, s) if m.type == MT.VOTE_RESP]
     assert resp.reject and node.raft.term == 5 and node.raft.election_elapsed == 7
+
+
+def test_a_follower_lease_ends_a_tick_before_the_minimum_election_timeout() -> None:
+    """Check-quorum's lease keeps a disruptive candidate out while a leader is
+    heard from, but ends one tick before the minimum election timeout: nodes
+    tick on their own clocks, so a candidate that drew the minimum can fire a
+    tick before this follower counts as many, and must not be ignored then."""
+    node, s = make_node(election_tick=10)
+    node.step(Message(MT.APP, to=1, from_=2, term=1, index=1, log_term=1))  # leader 2 heard
+    drain(node, s)
+    assert node.raft.lead == 2
+    for _ in range(8):
+        node.tick()
+    node.step(Message(MT.PRE_VOTE, to=1, from_=3, term=2, index=1, log_term=1))
+    assert [m for m in drain(node, s) if m.type == MT.PRE_VOTE_RESP] == []  # in lease: ignored
+    node.tick()  # 9 ticks since the leader: the lease is over
+    node.step(Message(MT.PRE_VOTE, to=1, from_=3, term=2, index=1, log_term=1))
+    (resp,) = [m for m in drain(node, s) if m.type == MT.PRE_VOTE_RESP]
+    assert not resp.reject

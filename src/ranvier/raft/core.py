@@ -239,6 +239,19 @@ class Raft:
         self.read_only = ReadOnly()
         self.pending_read_index_msgs = []
 
+    def lease_ticks(self) -> int:
+        """Ticks after a leader's message during which this follower ignores
+        (pre-)votes: one less than the minimum election timeout. Every node ticks
+        on its own clock, so a candidate that drew the minimum timeout can fire up
+        to a tick before a follower that heard the same last heartbeat counts that
+        many; with the full timeout as the lease that follower ignored it and the
+        election waited for another random timeout (a 2.9 s failover in the
+        cluster benchmark). A live leader's heartbeats come every
+        `heartbeat_tick`, far inside this lease, so it still keeps a disruptive
+        candidate out. Leases here guard only against disruption: reads never
+        rely on them (read-index confirms with a quorum)."""
+        return max(1, self.cfg.election_tick - 1)
+
     def reset_randomized_election_timeout(self) -> None:
         et = self.cfg.election_tick
         self.randomized_election_timeout = et + self.rng.randrange(0, et)
@@ -390,7 +403,7 @@ class Raft:
             in_lease = (
                 self.cfg.check_quorum
                 and self.lead != NONE
-                and self.election_elapsed < self.cfg.election_tick
+                and self.election_elapsed < self.lease_ticks()
             )
             if in_lease and not force:
                 # We heard from a live leader within the minimum election
