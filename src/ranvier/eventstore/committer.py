@@ -49,7 +49,6 @@ class LocalCommitter:
     ) -> None:
         self.store = store
         self.max_batch_bytes = max_batch_bytes
-        self.commit_window_s = commit_window_s
         self._arrivals = Arrivals(commit_window_s)
         self._last_sync = 0.0
         self._queue: deque[tuple[Command, int, asyncio.Future[AppendResult]]] = deque()

@@ -376,16 +376,14 @@ class GroupDriver:
         self.log_store.append(rd.entries)
         if rd.hard_state is not None:
             self.log_store.set_hard_state(rd.hard_state)
-        if not rd.must_sync:  # a commit-only change need not be durable (see log_store)
-            if apply_meanwhile:
-                self._apply(apply_meanwhile)
-            return
-        syncing = asyncio.ensure_future(asyncio.to_thread(self.log_store.sync))
+        # A commit-only change need not be durable (see log_store).
+        syncing = asyncio.ensure_future(asyncio.to_thread(self.log_store.sync)) if rd.must_sync else None
         try:
             if apply_meanwhile:
                 self._apply(apply_meanwhile)  # on the loop, while the worker thread fsyncs
         finally:
-            await syncing
+            if syncing is not None:
+                await syncing
 
     async def _restore(self, snapshot: Snapshot) -> None:
         restore = getattr(self.fsm, "restore", None)
