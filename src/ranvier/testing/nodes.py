@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -21,10 +22,37 @@ from collections.abc import Iterator
 from pathlib import Path
 
 
+_handed_out: set[int] = set()
+_ports = random.Random(os.getpid())
+
+
+def _ephemeral_low() -> int:
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
 def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A port free on 127.0.0.1 now, never the same twice in this process.
+
+    Taken below the kernel's ephemeral range where there is one: a port from
+    bind(0) lies inside it, and a cluster test's many outgoing loopback
+    connections could take it before the node binds it (seen: a node failed to
+    start with "Address already in use")."""
+    low = _ephemeral_low()
+    candidates = range(max(1024, low - 12_000), low) if low > 13_024 else None
+    for _ in range(200):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            try:
+                sock.bind(("127.0.0.1", _ports.choice(candidates) if candidates else 0))
+            except OSError:
+                continue
+            port = int(sock.getsockname()[1])
+        if port not in _handed_out:
+            _handed_out.add(port)
+            return port
+    raise RuntimeError("no free loopback port found")
 
 
 class NodeFailed(RuntimeError):
