@@ -57,8 +57,9 @@ type clientResult struct {
 func runAppend(o options, method string, axon bool) error {
 	runID := newRunID()
 	conns := make([]*grpc.ClientConn, o.clients)
+	addrs := targets(o)
 	for i := range conns {
-		cc, err := dial(o)
+		cc, err := dialTarget(addrs[i%len(addrs)])
 		if err != nil {
 			return err
 		}

@@ -19,6 +19,7 @@ import (
 	"os"
 	"runtime"
 	"sort"
+	"strings"
 	"syscall"
 	"time"
 
@@ -72,7 +73,7 @@ type options struct {
 func main() {
 	var o options
 	flag.StringVar(&o.mode, "mode", "", "append | replay | load-aggregate | fill | raw-write | raw-read | command | query | raw-command | raw-query | sizes")
-	flag.StringVar(&o.addr, "addr", "127.0.0.1:8124", "gRPC target host:port (loopback only)")
+	flag.StringVar(&o.addr, "addr", "127.0.0.1:8124", "gRPC target host:port (loopback only); append: several, comma-separated, client i uses the (i mod n)th")
 	flag.StringVar(&o.contextName, "context", "default", "Axon context (AxonIQ-Context header)")
 	flag.IntVar(&o.clients, "clients", 1, "concurrent clients (one connection and one stream at a time each); command, query: dispatchers")
 	flag.IntVar(&o.perTx, "events-per-tx", 1, "events per AppendEvent stream (transaction) / messages per raw stream")
@@ -103,8 +104,13 @@ func main() {
 		emit(map[string]any{"mode": "sizes", "payload_bytes": o.payload, "event_bytes": ev, "event_with_token_bytes": wt})
 		return
 	}
-	if err := checkLoopback(o.addr); err != nil {
-		fail(err)
+	for _, addr := range targets(o) {
+		if err := checkLoopback(addr); err != nil {
+			fail(err)
+		}
+	}
+	if len(targets(o)) > 1 && o.mode != "append" {
+		fail(fmt.Errorf("-mode %s takes one -addr, not %q", o.mode, o.addr))
 	}
 	encoding.RegisterCodec(rawCodec{})
 	var err error
@@ -161,8 +167,17 @@ func checkLoopback(addr string) error {
 	return nil
 }
 
+// targets: the addresses in -addr (several only for append).
+func targets(o options) []string {
+	return strings.Split(o.addr, ",")
+}
+
 func dial(o options) (*grpc.ClientConn, error) {
-	return grpc.NewClient(o.addr,
+	return dialTarget(targets(o)[0])
+}
+
+func dialTarget(addr string) (*grpc.ClientConn, error) {
+	return grpc.NewClient(addr,
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
 		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(64<<20)),
 		// Fixed flow-control windows turn off grpc-go's BDP probing, which

@@ -60,6 +60,7 @@ def test_append_rows_ratio_and_target() -> None:
         "single": {"16,100": _append(20_000), "1,1": _append(400)},
         "leader": {"1,1": _append(200), "16,100": _append(9_000)},
         "follower": {"16,100": _append(4_500)},
+        "spread": {"16,100": _append(10_000)},
         "replay": {"leader": {"events_per_s": 5_000.0}},
         "single_replay": {"events_per_s": 10_000.0},
     }
@@ -69,7 +70,9 @@ def test_append_rows_ratio_and_target() -> None:
     assert rows[1][3] == "45 %" and "**missed**" in rows[1][4]
     assert rows[2][0].endswith("to a follower (forwarded)")
     assert rows[2][3] == "22 %" and rows[2][4] == "50 % of the leader row"
-    assert rows[3][0] == "ListEvents replay from token 0, on the leader" and rows[3][3] == "50 %"
+    assert rows[3][0].endswith("clients spread over all nodes")
+    assert rows[3][3] == "50 %" and rows[3][4] == "111 % of the leader row"
+    assert rows[4][0] == "ListEvents replay from token 0, on the leader" and rows[4][3] == "50 %"
 
 
 def test_append_rows_with_an_error() -> None:

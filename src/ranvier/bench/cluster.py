@@ -7,7 +7,8 @@ The run, in order (every process on this machine, stopped by its PID):
    the single node is measured, then the cluster through the leader of
    `default`, so the table can show the 3-node / 1-node ratio; one or more
    shapes are repeated against a follower (its appends are forwarded to the
-   leader) to show what forwarding costs;
+   leader) to show what forwarding costs, and with the clients spread over all
+   nodes (client i on node i mod N), as clients of several nodes land;
 3. `ListEvents` replay from token 0 on the leader and on a follower;
 4. failover: under a light append load on every node, kill -9 the leader of
    `default`, time from the kill to the first successful append through a
@@ -113,7 +114,7 @@ def _shape_name(clients: int, per_tx: int) -> str:
 
 def append_rows(results: dict[str, Any]) -> list[list[str]]:
     """One row per append shape: 1 node, 3 nodes via the leader, ratio, target, CPU;
-    then the follower rows (ratio to the leader row of the same shape)."""
+    then the follower and spread rows (ratio to the leader row of the same shape)."""
     out: list[list[str]] = []
     single = results.get("single", {})
     for key, r in results.get("leader", {}).items():
@@ -125,15 +126,16 @@ def append_rows(results: dict[str, Any]) -> list[list[str]]:
             target = f">= {BATCHED_RATIO_TARGET:.0%} " + ("**met**" if rel >= BATCHED_RATIO_TARGET else "**missed**")
         out.append([f"append {_shape_name(clients, per_tx)}, to the leader", _rate_text(r), _rate_text(base),
                     _pct(rel), target, f"{_cpu_text(r)} (1 node: {_cpu_text(base)})"])
-    for key, r in results.get("follower", {}).items():
-        clients, per_tx = (int(x) for x in key.split(","))
-        lead = results.get("leader", {}).get(key, {})
-        base = single.get(key, {})
-        rel = ratio(r.get("events_per_s"), base.get("events_per_s")) if "error" not in r else None
-        to_leader = ratio(r.get("events_per_s"), lead.get("events_per_s")) if "error" not in r else None
-        out.append([f"append {_shape_name(clients, per_tx)}, to a follower (forwarded)", _rate_text(r),
-                    _rate_text(base), _pct(rel), f"{_pct(to_leader)} of the leader row",
-                    f"{_cpu_text(r)} (follower+leader)"])
+    for section, where, cpu_of in (("follower", "to a follower (forwarded)", "follower+leader"),
+                                   ("spread", "clients spread over all nodes", "3 nodes")):
+        for key, r in results.get(section, {}).items():
+            clients, per_tx = (int(x) for x in key.split(","))
+            lead = results.get("leader", {}).get(key, {})
+            base = single.get(key, {})
+            rel = ratio(r.get("events_per_s"), base.get("events_per_s")) if "error" not in r else None
+            to_leader = ratio(r.get("events_per_s"), lead.get("events_per_s")) if "error" not in r else None
+            out.append([f"append {_shape_name(clients, per_tx)}, {where}", _rate_text(r), _rate_text(base),
+                        _pct(rel), f"{_pct(to_leader)} of the leader row", f"{_cpu_text(r)} ({cpu_of})"])
     for where, r in results.get("replay", {}).items():
         base = results.get("single_replay", {})
         out.append([f"ListEvents replay from token 0, on the {where}", _rate_text(r), _rate_text(base),
@@ -370,11 +372,12 @@ class ClusterBench:
         a = self.args
         timing = {"seconds": a.seconds, "warmup": a.warmup}
         res = self.results
-        res["single"], res["leader"], res["follower"] = {}, {}, {}
+        res["single"], res["leader"], res["follower"], res["spread"] = {}, {}, {}, {}
 
         def measure(target: Any, pids: Sequence[int], clients: int, per_tx: int) -> dict[str, Any]:
             meters = [CpuMeter(p) for p in pids]
-            r = client.run("append", target.grpc_address, clients=clients, events_per_tx=per_tx, **timing)
+            address = target if isinstance(target, str) else target.grpc_address
+            r = client.run("append", address, clients=clients, events_per_tx=per_tx, **timing)
             r["server_cpu_pct"] = sum(m.percent() for m in meters)
             return r
 
@@ -402,6 +405,14 @@ class ClusterBench:
             r["target_node"] = follower.name
             res["follower"][key] = r
             self.log(f"3 nodes  append {_shape_name(clients, per_tx)} to follower {follower.name}: "
+                     f"{_rate_text(r)}, CPU (3 nodes) {_cpu_text(r)}")
+            if client.kind != "go":
+                continue  # only the Go loadgen spreads its clients over several addresses
+            # As clients land in practice: client i on node i mod 3, the followers'
+            # transactions forwarded to the leader.
+            r = measure(",".join(n.grpc_address for n in nodes), cluster_pids, clients, per_tx)
+            res["spread"][key] = r
+            self.log(f"3 nodes  append {_shape_name(clients, per_tx)} spread over all nodes: "
                      f"{_rate_text(r)}, CPU (3 nodes) {_cpu_text(r)}")
 
         # Replay: let the followers apply everything first.
@@ -623,7 +634,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                    help="short Raft timings (heartbeat 100 ms, election 500-1000 ms) instead of the defaults (300, 1000-2500)")
     g.add_argument("--no-appends", dest="appends", action="store_false", help="skip the append and replay rows")
     g.add_argument("--follower-shapes", nargs="*", default=["16x100"], metavar="CxE",
-                   help="append shapes also sent to a follower (default: 16x100)")
+                   help="append shapes also sent to a follower, and with the clients spread over all "
+                        "nodes (default: 16x100)")
     g.add_argument("--kills", type=int, default=20, help="leader kills for the failover time (default 20; 0 skips)")
     g.add_argument("--failover-timeout", type=float, default=30.0, help="give up on one kill after this many s")
     g.add_argument("--probe-timeout", type=float, default=2.0, help="deadline of each probing append (s)")

@@ -1,0 +1,29 @@
+"""The Go load generator's several-address append (`-addr a,b`), against a real node."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from ranvier.bench.main import Client, build_loadgen
+from ranvier.testing.nodes import NodeProcess
+
+pytestmark = pytest.mark.skipif(shutil.which("go") is None, reason="needs Go for bench/loadgen")
+
+
+def test_append_takes_several_addresses_and_other_modes_refuse_them(tmp_path: Path) -> None:
+    client = Client([str(build_loadgen(lambda _m: None))], "go", lambda _m: None)
+    node = NodeProcess(tmp_path, name="n1")
+    node.start(timeout=60)
+    try:
+        # The same node under two spellings (client i dials address i mod 2).
+        both = f"{node.grpc_address},localhost:{node.grpc_address.rsplit(':', 1)[1]}"
+        r = client.run("append", both, clients=4, events_per_tx=10, seconds=0.5, warmup=0.1)
+        assert "error" not in r, r
+        assert r["events"] > 0 and r["errors"] == 0, r
+        refused = client.run("replay", both, seconds=0.5)
+        assert "takes one -addr" in refused.get("error", ""), refused
+    finally:
+        node.stop()
