@@ -100,3 +100,11 @@ def test_render_cluster_has_both_tables() -> None:
     assert "| workload | 3 nodes | 1 node (standalone) |" in text
     assert "| measure | result | target | note |" in text
     assert "60 %" in text
+
+
+def test_a_median_row_shows_every_round() -> None:
+    results = {"single": {"16,100": {**_append(40_000), "samples": [50_000.0, 40_000.0, 30_000.0]}},
+               "leader": {"16,100": {**_append(21_000), "samples": [20_000.0, 21_000.0, 25_000.0]}}}
+    row = append_rows(results)[0]
+    assert row[1].startswith("21,000 events/s (median of 20,000 / 21,000 / 25,000)")
+    assert row[3] == "52 %" and "**met**" in row[4]

@@ -29,6 +29,8 @@ def test_quick_shrinks_but_explicit_values_win() -> None:
 def test_bad_fill_shape_is_refused() -> None:
     with pytest.raises(SystemExit):
         bench.parse_args(["--fill-events", "10", "--fill-aggregates", "20"])
+    with pytest.raises(SystemExit):
+        bench.parse_args(["--cluster", "3", "--append-rounds", "0"])
 
 
 def _results() -> bench.Results:

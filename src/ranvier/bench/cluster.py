@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ranvier.bench.main import Client, CpuMeter, _du, machine_info, make_client
+from ranvier.bench.main import Client, CpuMeter, _du, _median_sample, machine_info, make_client
 
 FAST_RAFT = {
     "axoniq.axonserver.replication.heartbeat-timeout": "100",
@@ -95,6 +95,8 @@ def _rate_text(r: dict[str, Any]) -> str:
     if "error" in r:
         return f"error: {r['error']}"
     text = f"{r.get('events_per_s', 0):,.0f} events/s"
+    if len(r.get("samples", ())) > 1:
+        text += " (median of " + " / ".join(f"{v:,.0f}" for v in r["samples"]) + ")"
     if "p50_ms" in r:
         text += f", p50 {r['p50_ms']:.1f} / p99 {r['p99_ms']:.1f} ms"
     return text
@@ -385,15 +387,25 @@ class ClusterBench:
         for per_tx in a.events_per_tx:
             for clients in a.clients:
                 key = f"{clients},{per_tx}"
-                r = measure(single, [single.process.pid], clients, per_tx)
-                res["single"][key] = r
-                self.log(f"1 node   append {_shape_name(clients, per_tx)}: {_rate_text(r)}, CPU {_cpu_text(r)}")
-                leader = self.leader(nodes)
-                r = measure(leader, cluster_pids, clients, per_tx)
-                r["target_node"] = leader.name
-                res["leader"][key] = r
-                self.log(f"3 nodes  append {_shape_name(clients, per_tx)} to leader {leader.name}: "
-                         f"{_rate_text(r)}, CPU (3 nodes) {_cpu_text(r)}")
+                # The target's shapes alternate one node and the cluster several
+                # times and compare medians, so that one lucky or unlucky sample on a
+                # shared machine does not decide the ratio.
+                rounds = a.append_rounds if per_tx >= 100 else 1
+                singles, clustered = [], []
+                for round_no in range(rounds):
+                    tag = f" (round {round_no + 1}/{rounds})" if rounds > 1 else ""
+                    r = measure(single, [single.process.pid], clients, per_tx)
+                    singles.append(r)
+                    self.log(f"1 node   append {_shape_name(clients, per_tx)}{tag}: {_rate_text(r)}, "
+                             f"CPU {_cpu_text(r)}")
+                    leader = self.leader(nodes)
+                    r = measure(leader, cluster_pids, clients, per_tx)
+                    r["target_node"] = leader.name
+                    clustered.append(r)
+                    self.log(f"3 nodes  append {_shape_name(clients, per_tx)} to leader {leader.name}{tag}: "
+                             f"{_rate_text(r)}, CPU (3 nodes) {_cpu_text(r)}")
+                res["single"][key] = _median_sample(singles)
+                res["leader"][key] = _median_sample(clustered)
         for shape in a.follower_shapes:
             clients, per_tx = (int(x) for x in shape.split("x"))
             key = f"{clients},{per_tx}"
@@ -633,6 +645,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--fast-raft", action="store_true",
                    help="short Raft timings (heartbeat 100 ms, election 500-1000 ms) instead of the defaults (300, 1000-2500)")
     g.add_argument("--no-appends", dest="appends", action="store_false", help="skip the append and replay rows")
+    g.add_argument("--append-rounds", type=int, default=3,
+                   help="one node / cluster alternations for shapes of >= 100 events/tx; medians are compared "
+                        "(default 3)")
     g.add_argument("--follower-shapes", nargs="*", default=["16x100"], metavar="CxE",
                    help="append shapes also sent to a follower, and with the clients spread over all "
                         "nodes (default: 16x100)")

@@ -106,6 +106,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         parser.error("--fill-aggregates must be between 1 and --fill-events")
     if args.cluster and args.cluster < 3:
         parser.error("--cluster needs at least 3 nodes")
+    if args.append_rounds < 1:
+        parser.error("--append-rounds must be at least 1")
     if args.seconds <= 0 or min(args.clients) < 1 or min(args.events_per_tx) < 1:
         parser.error("--seconds, --clients and --events-per-tx must be positive")
     return args
