@@ -43,6 +43,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ranvier.bench.placement import Placement, parse_pin, pin_process, pinned_start
+
 REPO = Path(__file__).resolve().parents[3]
 LOADGEN_SRC = REPO / "bench" / "loadgen"
 RAW_SERVER = REPO / "bench" / "raw_server.py"
@@ -71,6 +73,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                         help="events stored before the RSS reading (default 5,000,000; --quick 200,000; 0 skips)")
     parser.add_argument("--fill-aggregates", type=int, default=None,
                         help="aggregates the fill is spread over (default 500,000; --quick 20,000)")
+    parser.add_argument("--pin", metavar="SERVER_CPUS:CLIENT_CPUS",
+                        help="run the node and the bare server on these CPUs and the load generator on those "
+                             "(e.g. 0:1); see ranvier.bench.placement")
     parser.add_argument("--fill-clients", type=int, default=16, help="concurrent clients for the fill (default 16)")
     parser.add_argument("--aggregate-events", type=int, default=None,
                         help="events in the aggregate that is loaded (default 10,000; --quick 1,000)")
@@ -108,6 +113,14 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         parser.error("--cluster needs at least 3 nodes")
     if args.append_rounds < 1:
         parser.error("--append-rounds must be at least 1")
+    args.placement = None
+    if args.pin:
+        if args.cluster:
+            parser.error("--pin applies to the single-node suite, not to --cluster")
+        try:
+            args.placement = parse_pin(args.pin)
+        except ValueError as exc:
+            parser.error(str(exc))
     if args.seconds <= 0 or min(args.clients) < 1 or min(args.events_per_tx) < 1:
         parser.error("--seconds, --clients and --events-per-tx must be positive")
     return args
@@ -163,6 +176,7 @@ class Client:
     command: list[str]
     kind: str  # "go" or "python"
     log: Callable[[str], None]
+    cpus: frozenset[int] | None = None  # --pin: the CPUs every run is confined to
 
     def run(self, mode: str, addr: str | None = None, on_line: Callable[[dict[str, Any]], None] | None = None,
             **flags: Any) -> dict[str, Any]:
@@ -171,7 +185,8 @@ class Client:
             args += ["-addr", addr]
         for key, value in flags.items():
             args += [f"-{key.replace('_', '-')}", str(value)]
-        proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                preexec_fn=pinned_start(self.cpus))
         last: dict[str, Any] = {}
         assert proc.stdout is not None
         for line in proc.stdout:
@@ -191,14 +206,16 @@ class Client:
 
 
 def make_client(args: argparse.Namespace, log: Callable[[str], None]) -> Client:
+    placement: Placement | None = getattr(args, "placement", None)
+    cpus = placement.client if placement is not None else None
     if not args.python_client:
         try:
             binary = args.loadgen or build_loadgen(log)
-            return Client([str(binary)], "go", log)
+            return Client([str(binary)], "go", log, cpus)
         except (FileNotFoundError, RuntimeError) as exc:
             log(f"cannot use the Go load generator: {exc}")
             log("FALLING BACK to the multi-process Python client: results measure the client as much as the node")
-    return Client([sys.executable, "-m", "ranvier.bench.pyload"], "python", log)
+    return Client([sys.executable, "-m", "ranvier.bench.pyload"], "python", log, cpus)
 
 
 # -- processes: CPU and memory from /proc ----------------------------------------------------
@@ -338,7 +355,7 @@ def run(args: argparse.Namespace, log: Callable[[str], None]) -> Results:
 
     client = make_client(args, log)
     results = Results(meta=machine_info(client))
-    results.meta["options"] = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()}
+    results.meta["options"] = {k: (str(v) if isinstance(v, (Path, Placement)) else v) for k, v in vars(args).items()}
     sizes = client.run("sizes")
     results.meta["event_bytes"] = sizes.get("event_bytes")
     results.meta["event_with_token_bytes"] = sizes.get("event_with_token_bytes")
@@ -362,6 +379,11 @@ def run(args: argparse.Namespace, log: Callable[[str], None]) -> Results:
                 raise NodeDied(f"the node exited with {code} during the run; its log ends:\n{node.log_tail(60)}")
 
         log(f"node started (pid {pid}) at {addr}, data in {node.data_dir}; bare server at {raw.addr}")
+        if args.placement is not None:
+            pin_process(pid, args.placement.server)
+            pin_process(raw.proc.pid, args.placement.server)
+            results.meta["placement"] = args.placement.describe()
+            log(f"pinned: {args.placement.describe()}")
 
         for clients, per_tx in shapes(args):
             meter = CpuMeter(raw.proc.pid)
@@ -633,6 +655,8 @@ def render_table(results: Results) -> str:
                      "the client as much as the node.**")
     else:
         lines.append(f"Client: Go loadgen ({meta.get('go', 'go')}, GOMAXPROCS=1, one connection per client).")
+    if meta.get("placement"):
+        lines.append(f"Pinned (--pin): {meta['placement']}.")
     lines.append("")
     lines.append("| " + " | ".join(head) + " |")
     lines.append("|" + "|".join("---" for _ in head) + "|")
