@@ -335,3 +335,76 @@ def test_a_peer_that_is_down_costs_nothing_and_is_reached_once_up() -> None:
             await transport.close()
 
     asyncio.run(scenario())
+
+
+# ---------------------------------------------------------------- forwarding in batches
+
+
+def _counting_server(node_id: int, propose, batch: bool = True) -> tuple[PeerServer, dict[str, int]]:  # type: ignore[no-untyped-def]
+    """A peer server whose Forward/ForwardBatch calls are counted; `batch=False`
+    answers ForwardBatch as a node that predates it does (UNIMPLEMENTED)."""
+    server = PeerServer(lambda g, m: True, propose, node_id=node_id)
+    calls = {"Forward": 0, "ForwardBatch": 0}
+    servicer = server.servicer
+    forward, forward_batch = servicer.Forward, servicer.ForwardBatch
+
+    async def counted_forward(request, context):  # type: ignore[no-untyped-def]
+        calls["Forward"] += 1
+        return await forward(request, context)
+
+    async def counted_batch(request, context):  # type: ignore[no-untyped-def]
+        calls["ForwardBatch"] += 1
+        if not batch:
+            await context.abort(grpc.StatusCode.UNIMPLEMENTED, "Method not found!")
+        return await forward_batch(request, context)
+
+    servicer.Forward, servicer.ForwardBatch = counted_forward, counted_batch  # type: ignore[method-assign]
+    return server, calls
+
+
+@pytest.mark.parametrize("batch", [True, False], ids=["batched", "older-peer"])
+def test_forwards_of_one_turn_share_a_call_and_keep_their_order(batch: bool) -> None:
+    async def scenario() -> None:
+        proposed: list[bytes] = []
+
+        async def propose(group: str, data: bytes) -> bytes:
+            assert group == "default"
+            proposed.append(data)
+            if data == b"bad":
+                raise InvalidSequence("sequence 7 is not the next one")
+            return b"ok:" + data
+
+        server, calls = _counting_server(2, propose, batch)
+        port = await server.start("127.0.0.1", 0)
+        transport = GrpcTransport(1, lambda n: f"127.0.0.1:{port}" if n == 2 else None)
+        try:
+            outcomes = await asyncio.gather(*(transport.forward(2, "default", d) for d in (b"a", b"bad", b"c")),
+                                            return_exceptions=True)
+            assert outcomes[0] == b"ok:a" and outcomes[2] == b"ok:c"
+            assert isinstance(outcomes[1], RanvierError) and outcomes[1].code is ErrorCode.INVALID_SEQUENCE
+            assert proposed == [b"a", b"bad", b"c"]
+            assert calls == ({"Forward": 0, "ForwardBatch": 1} if batch else {"Forward": 3, "ForwardBatch": 1})
+            # A lone proposal takes the plain call; an older peer is not asked to batch again.
+            assert await transport.forward(2, "default", b"d") == b"ok:d"
+            await asyncio.gather(transport.forward(2, "default", b"e"), transport.forward(2, "default", b"f"))
+            assert calls == ({"Forward": 1, "ForwardBatch": 2} if batch else {"Forward": 6, "ForwardBatch": 1})
+        finally:
+            await transport.close()
+            await server.stop(0)
+
+    asyncio.run(scenario())
+
+
+def test_forwards_to_a_node_that_is_down_fail_each_as_undelivered() -> None:
+    async def scenario() -> None:
+        port = free_port()
+        transport = GrpcTransport(1, lambda n: f"127.0.0.1:{port}" if n == 2 else None, forward_timeout_s=2.0)
+        try:
+            outcomes = await asyncio.gather(*(transport.forward(2, "default", d) for d in (b"a", b"b")),
+                                            return_exceptions=True)
+            assert all(isinstance(o, PeerUnavailable) and not o.maybe_delivered for o in outcomes), outcomes
+            assert outcomes[0] is not outcomes[1]
+        finally:
+            await transport.close()
+
+    asyncio.run(scenario())

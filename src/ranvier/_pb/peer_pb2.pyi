@@ -138,6 +138,24 @@ class ForwardResponse(_message.Message):
     error: PeerError
     def __init__(self, result: _Optional[bytes] = ..., error: _Optional[_Union[PeerError, _Mapping]] = ...) -> None: ...
 
+class ForwardBatchRequest(_message.Message):
+    __slots__ = ("group", "data", "from_node", "sender")
+    GROUP_FIELD_NUMBER: _ClassVar[int]
+    DATA_FIELD_NUMBER: _ClassVar[int]
+    FROM_NODE_FIELD_NUMBER: _ClassVar[int]
+    SENDER_FIELD_NUMBER: _ClassVar[int]
+    group: str
+    data: _containers.RepeatedScalarFieldContainer[bytes]
+    from_node: int
+    sender: Sender
+    def __init__(self, group: _Optional[str] = ..., data: _Optional[_Iterable[bytes]] = ..., from_node: _Optional[int] = ..., sender: _Optional[_Union[Sender, _Mapping]] = ...) -> None: ...
+
+class ForwardBatchResponse(_message.Message):
+    __slots__ = ("outcomes",)
+    OUTCOMES_FIELD_NUMBER: _ClassVar[int]
+    outcomes: _containers.RepeatedCompositeFieldContainer[ForwardResponse]
+    def __init__(self, outcomes: _Optional[_Iterable[_Union[ForwardResponse, _Mapping]]] = ...) -> None: ...
+
 class FetchLogRequest(_message.Message):
     __slots__ = ("context", "from_position", "to_position", "max_chunk_bytes", "sender")
     CONTEXT_FIELD_NUMBER: _ClassVar[int]

@@ -44,6 +44,11 @@ class PeerServiceStub:
                 request_serializer=peer__pb2.ForwardRequest.SerializeToString,
                 response_deserializer=peer__pb2.ForwardResponse.FromString,
                 _registered_method=True)
+        self.ForwardBatch = channel.unary_unary(
+                '/ranvier.peer.PeerService/ForwardBatch',
+                request_serializer=peer__pb2.ForwardBatchRequest.SerializeToString,
+                response_deserializer=peer__pb2.ForwardBatchResponse.FromString,
+                _registered_method=True)
         self.FetchLog = channel.unary_stream(
                 '/ranvier.peer.PeerService/FetchLog',
                 request_serializer=peer__pb2.FetchLogRequest.SerializeToString,
@@ -71,6 +76,15 @@ class PeerServiceServicer:
     def Forward(self, request, context):
         """A follower forwards a client's proposal to its group's leader; the answer is
         the leader's encoded result, or the Axon error the proposal failed with.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ForwardBatch(self, request, context):
+        """Several proposals of one group at once, answered in order, each on its own:
+        what a follower's clients hand over in one turn goes in one call. A node that
+        does not know this call (older version) is sent one Forward per proposal.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -111,6 +125,11 @@ def add_PeerServiceServicer_to_server(servicer, server):
                     servicer.Forward,
                     request_deserializer=peer__pb2.ForwardRequest.FromString,
                     response_serializer=peer__pb2.ForwardResponse.SerializeToString,
+            ),
+            'ForwardBatch': grpc.unary_unary_rpc_method_handler(
+                    servicer.ForwardBatch,
+                    request_deserializer=peer__pb2.ForwardBatchRequest.FromString,
+                    response_serializer=peer__pb2.ForwardBatchResponse.SerializeToString,
             ),
             'FetchLog': grpc.unary_stream_rpc_method_handler(
                     servicer.FetchLog,
@@ -177,6 +196,33 @@ class PeerService:
             '/ranvier.peer.PeerService/Forward',
             peer__pb2.ForwardRequest.SerializeToString,
             peer__pb2.ForwardResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ForwardBatch(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/ranvier.peer.PeerService/ForwardBatch',
+            peer__pb2.ForwardBatchRequest.SerializeToString,
+            peer__pb2.ForwardBatchResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -14,7 +14,8 @@ changed address drops the current one). Over it:
   that lost messages is reported through `on_unreachable(group, node_id)`, and
   the sender reconnects with exponential backoff (`backoff_min_s`..`backoff_max_s`).
 - `forward(node_id, group, data)` sends a proposal to the leader and returns its
-  result bytes, or raises the leader's error with its Axon code.
+  result bytes, or raises the leader's error with its Axon code. Proposals made
+  in one turn of the loop for the same node and group share one call.
 - `fetch_log(node_id, context, start, end)` yields the bytes of the peer's
   event-store log between two positions, checking each chunk's CRC and offset.
 
@@ -141,6 +142,10 @@ class GrpcTransport:
         self.interceptors = list(interceptors)  # the internal token, later
         self._peers: dict[int, _Peer] = {}
         self._closing: set[asyncio.Task[None]] = set()  # channels being closed
+        # Forwarded proposals gathered in this turn of the loop, per (node, group).
+        self._forwards: dict[tuple[int, str], list[tuple[bytes, asyncio.Future[bytes]]]] = {}
+        self._forwarding: set[asyncio.Task[None]] = set()
+        self._single_forwards: set[int] = set()  # peers without ForwardBatch
         self._closed = False
 
     # -- Transport ---------------------------------------------------------------------
@@ -171,6 +176,10 @@ class GrpcTransport:
 
     async def close(self) -> None:
         self._closed = True
+        for task in list(self._forwarding):
+            task.cancel()
+        if self._forwarding:
+            await asyncio.gather(*self._forwarding, return_exceptions=True)
         peers = list(self._peers.values())
         self._peers.clear()
         for peer in peers:
@@ -333,18 +342,80 @@ class GrpcTransport:
 
         Raises the leader's error as a `RanvierError` with the same Axon code
         (`RemoteError`, with `leader_id` as the leader's hint when it was not the
-        leader), or `PeerUnavailable` when the node cannot be reached."""
-        stub = self._stub_for(node_id)
+        leader), or `PeerUnavailable` when the node cannot be reached.
+
+        Proposals for the same node and group made in one turn of the event loop
+        (a group-commit release) travel in one `ForwardBatch` call and are
+        proposed together, in order; each still gets its own outcome."""
+        key = (node_id, group)
+        pending = self._forwards.get(key)
+        loop = asyncio.get_running_loop()
+        if pending is None:
+            pending = self._forwards[key] = []
+            loop.call_soon(self._start_forwards, key, timeout or self.forward_timeout_s)
+        outcome: asyncio.Future[bytes] = loop.create_future()
+        pending.append((data, outcome))
+        return await outcome
+
+    def _start_forwards(self, key: tuple[int, str], timeout: float) -> None:
+        items = [(data, outcome) for data, outcome in self._forwards.pop(key, []) if not outcome.done()]
+        if not items:
+            return
+        task = asyncio.get_running_loop().create_task(self._forward_items(key[0], key[1], items, timeout))
+        self._forwarding.add(task)
+        task.add_done_callback(self._forwarding.discard)
+
+    async def _forward_items(self, node_id: int, group: str, items: list[tuple[bytes, asyncio.Future[bytes]]],
+                             timeout: float) -> None:
+        try:
+            stub = self._stub_for(node_id)
+            if len(items) > 1 and node_id not in self._single_forwards:
+                outcomes = await self._forward_batch(stub, node_id, group, [d for d, _o in items], timeout)
+                if outcomes is not None:
+                    for (_data, outcome), response in zip(items, outcomes, strict=True):
+                        _settle(outcome, response)
+                    return
+            # One at a time: a lone proposal, or a peer without ForwardBatch.
+            responses = await asyncio.gather(*(self._forward_one(stub, node_id, group, d, timeout)
+                                               for d, _o in items))
+            for (_data, outcome), response in zip(items, responses, strict=True):
+                _settle(outcome, response)
+        except PeerUnavailable as exc:
+            for _data, outcome in items:
+                if not outcome.done():
+                    error = PeerUnavailable(exc.message)
+                    error.maybe_delivered = exc.maybe_delivered
+                    outcome.set_exception(error)
+        finally:
+            for _data, outcome in items:
+                if not outcome.done():  # cancelled (the transport closed): the fate is unknown
+                    outcome.set_exception(PeerUnavailable(f"forwarding to node {node_id} stopped"))
+
+    async def _forward_batch(self, stub: peer_pb2_grpc.PeerServiceStub, node_id: int, group: str,
+                             data: list[bytes], timeout: float) -> Sequence[pb.ForwardResponse] | None:
+        """The outcomes in order, or None when the peer does not know the call."""
+        request = pb.ForwardBatchRequest(group=group, data=data, from_node=self.node_id, sender=self.sender)
+        try:
+            response = await stub.ForwardBatch(request, timeout=timeout)
+        except grpc.aio.AioRpcError as exc:
+            if exc.code() == grpc.StatusCode.UNIMPLEMENTED:
+                log.info("node %d does not take ForwardBatch; forwarding one proposal per call", node_id)
+                self._single_forwards.add(node_id)
+                return None
+            raise _forward_failed(node_id, exc) from None
+        if len(response.outcomes) != len(data):
+            error = PeerUnavailable(f"node {node_id} answered {len(response.outcomes)} of {len(data)} "
+                                    "forwarded proposals")
+            raise error
+        return response.outcomes
+
+    async def _forward_one(self, stub: peer_pb2_grpc.PeerServiceStub, node_id: int, group: str, data: bytes,
+                           timeout: float) -> pb.ForwardResponse:
         request = pb.ForwardRequest(group=group, data=data, from_node=self.node_id, sender=self.sender)
         try:
-            response = await stub.Forward(request, timeout=timeout or self.forward_timeout_s)
+            return await stub.Forward(request, timeout=timeout)
         except grpc.aio.AioRpcError as exc:
-            error = PeerUnavailable(f"could not forward to node {node_id}: {_describe(exc)}")
-            error.maybe_delivered = exc.code() != grpc.StatusCode.UNAVAILABLE
-            raise error from None
-        if response.WhichOneof("outcome") == "error":
-            raise error_from_pb(response.error)
-        return response.result
+            raise _forward_failed(node_id, exc) from None
 
     async def fetch_log(
         self, node_id: int, context: str, start: int, end: int = 0, chunk_bytes: int = 0
@@ -371,6 +442,21 @@ class GrpcTransport:
             call.cancel()
         if end and position != end:
             raise LogCopyError(f"log copy of {context} from node {node_id} ended at {position}, not {end}")
+
+
+def _forward_failed(node_id: int, exc: grpc.aio.AioRpcError) -> PeerUnavailable:
+    error = PeerUnavailable(f"could not forward to node {node_id}: {_describe(exc)}")
+    error.maybe_delivered = exc.code() != grpc.StatusCode.UNAVAILABLE
+    return error
+
+
+def _settle(outcome: asyncio.Future[bytes], response: pb.ForwardResponse) -> None:
+    if outcome.done():
+        return  # the caller gave up; the proposal may still commit
+    if response.WhichOneof("outcome") == "error":
+        outcome.set_exception(error_from_pb(response.error))
+    else:
+        outcome.set_result(response.result)
 
 
 def _rpc_error(exc: grpc.aio.AioRpcError, what: str) -> RanvierError:

@@ -9,11 +9,12 @@
 - `Forward`: a follower's proposal for a group this node leads; answered with
   the bytes `await propose(group, data)` returns, or the `RanvierError` it raised
   (Axon code and message), which the caller re-raises with the same code.
+  `ForwardBatch`: several at once, proposed together, each answered on its own.
 - every call names its sender (node name and incarnation); `check_peer(name,
   incarnation)` returns the error for a sender whose name is registered with
   other data (a node whose data directory was wiped or replaced): its Stream and
   FetchLog are aborted with FAILED_PRECONDITION and its Forward answered with the
-  error, so none of its Raft messages reaches a group.
+  error (each of a batch), so none of its Raft messages reaches a group.
 - `FetchLog`: raw bytes of a context's event-store log between two positions, in
   CRC-checked chunks of about 1 MiB, one at a time (gRPC's flow control keeps a
   slow reader from piling chunks up in memory). `read_log(context, position,
@@ -191,20 +192,41 @@ class PeerServicer(peer_pb2_grpc.PeerServiceServicer):
         return pb.StreamSummary(batches=batches, messages=messages)
 
     async def Forward(self, request: pb.ForwardRequest, context: grpc.aio.ServicerContext) -> pb.ForwardResponse:
-        refused = self._impostor(request.sender)
+        refused = self._refuse_forward(request.sender)
+        if refused is not None:
+            return refused
+        return await self._proposed(request.group, request.data, request.from_node)
+
+    async def ForwardBatch(self, request: pb.ForwardBatchRequest,
+                           context: grpc.aio.ServicerContext) -> pb.ForwardBatchResponse:
+        refused = self._refuse_forward(request.sender)
+        if refused is not None:
+            return pb.ForwardBatchResponse(outcomes=[refused] * len(request.data))
+        # Started in order within one turn of the loop, the proposals reach the
+        # group's driver together and in order: one batch of entries.
+        outcomes = await asyncio.gather(*(self._proposed(request.group, data, request.from_node)
+                                          for data in request.data))
+        return pb.ForwardBatchResponse(outcomes=outcomes)
+
+    def _refuse_forward(self, sender: pb.Sender) -> pb.ForwardResponse | None:
+        refused = self._impostor(sender)
         if refused is not None:
             return pb.ForwardResponse(error=error_to_pb(refused))
         if self.propose is None:
             return pb.ForwardResponse(error=error_to_pb(
                 RanvierError("this node does not accept forwarded proposals", ErrorCode.UNSUPPORTED_INSTRUCTION)))
+        return None
+
+    async def _proposed(self, group: str, data: bytes, from_node: int) -> pb.ForwardResponse:
+        assert self.propose is not None
         try:
-            result = await self.propose(request.group, request.data)
+            result = await self.propose(group, data)
         except RanvierError as exc:
             return pb.ForwardResponse(error=error_to_pb(exc))
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # noqa: BLE001 - the caller gets it as AXONIQ-0001
-            log.exception("group %s: forwarded proposal from node %d failed", request.group, request.from_node)
+            log.exception("group %s: forwarded proposal from node %d failed", group, from_node)
             return pb.ForwardResponse(error=error_to_pb(exc))
         return pb.ForwardResponse(result=bytes(result))
 
