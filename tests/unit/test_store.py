@@ -10,7 +10,15 @@ from axonclient.protos.common_pb2 import SerializedObject
 from axonclient.protos.event_pb2 import Event
 
 from ranvier.errors import InvalidSequence, StorageCorrupted
-from ranvier.eventstore import KIND_EVENTS, KIND_SNAPSHOT, Command, ContextStore, StoreOptions
+from ranvier.eventstore import (
+    KIND_EVENTS,
+    KIND_SNAPSHOT,
+    Command,
+    ContextStore,
+    StoreOptions,
+    decode_command,
+    encode_command,
+)
 from ranvier.eventstore.cursor import EventCursor
 
 
@@ -265,3 +273,23 @@ def test_aggregate_read_honours_min_token(tmp_path: Path) -> None:
 
 def parse(raw: bytes) -> Event:
     return Event.FromString(raw)
+
+
+def test_a_command_off_the_wire_writes_the_same_bytes_as_the_original(tmp_path: Path) -> None:
+    # A replica applies the decoded command (its body reused as it came); the
+    # proposer's store may apply the original: both segment files must be identical.
+    commands = [events_cmd(event("a", 0), event("a", 1), event("", 0)),
+                events_cmd(event("b", 0, payload=b"y" * 300))]
+    original, decoded = open_store(tmp_path / "original"), open_store(tmp_path / "decoded")
+    for index, command in enumerate(commands, start=1):
+        wire = decode_command(encode_command(command))
+        assert wire == command and wire.body is not None
+        assert original.apply(index, command) == decoded.apply(index, wire)
+    original.sync()
+    decoded.sync()
+    segments = sorted(p.name for p in (tmp_path / "original").glob("*.rlog"))
+    assert segments
+    for name in segments:
+        assert (tmp_path / "original" / name).read_bytes() == (tmp_path / "decoded" / name).read_bytes()
+    original.close()
+    decoded.close()

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import struct
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 RECORD_MAGIC = 0x314E5652  # "RVN1" read as little-endian bytes
 KIND_EVENTS = 1
@@ -49,11 +49,14 @@ class RecordError(Exception):
 class Command:
     """What a client asked the store to do: append events, or store one snapshot.
 
-    `events` are serialized Axon `Event` messages, kept byte for byte.
+    `events` are serialized Axon `Event` messages, kept byte for byte. `body`, when
+    set, is `encode_body(events)` already at hand (a command decoded from the wire):
+    a store writes it as it is instead of joining the events again.
     """
 
     kind: int
     events: tuple[bytes, ...]
+    body: bytes | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,7 +86,9 @@ def decode_command(data: bytes) -> Command:
     if len(data) < 5:
         raise RecordError("command shorter than its header")
     count = _LEN.unpack_from(data, 1)[0]
-    return Command(data[0], tuple(split_body(memoryview(data)[5:], count)))
+    body = data[5:]
+    # split_body checks that the events fill the body exactly, so body is their encoding.
+    return Command(data[0], tuple(split_body(body, count)), body)
 
 
 def encode_record(kind: int, log_index: int, first_token: int, body: bytes, count: int) -> bytes:

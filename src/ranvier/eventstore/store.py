@@ -173,16 +173,18 @@ class ContextStore:
             return None
         if command.kind == KIND_SNAPSHOT:
             return self._apply_snapshot(index, command.events)
-        return self._apply_events(index, command.events)
+        return self._apply_events(index, command.events, command.body)
 
-    def _apply_events(self, index: int, events: tuple[bytes, ...]) -> AppendResult:
+    def _apply_events(self, index: int, events: tuple[bytes, ...], body: bytes | None = None) -> AppendResult:
         try:
             ranges, max_ts = checked_ranges(events, self._highest_for_append)
         except (InvalidSequence, MalformedEvent):
             self.applied_index = index
             raise
         first_token = self.next_token
-        record = encode_record(KIND_EVENTS, index, first_token, encode_body(events), len(events))
+        if body is None:
+            body = encode_body(events)
+        record = encode_record(KIND_EVENTS, index, first_token, body, len(events))
         position = self.log.append(record)
         entries = RecordEntries(position, position + len(record))
         entries.tx = (first_token, len(events), max_ts)
