@@ -375,11 +375,18 @@ class GrpcTransport:
                     for (_data, outcome), response in zip(items, outcomes, strict=True):
                         _settle(outcome, response)
                     return
-            # One at a time: a lone proposal, or a peer without ForwardBatch.
+            # One call each: a lone proposal, or a peer without ForwardBatch. Each
+            # keeps its own outcome: one call failing says nothing of the others'
+            # fate (a proposal wrongly reported undelivered would be sent twice).
             responses = await asyncio.gather(*(self._forward_one(stub, node_id, group, d, timeout)
-                                               for d, _o in items))
+                                               for d, _o in items), return_exceptions=True)
             for (_data, outcome), response in zip(items, responses, strict=True):
-                _settle(outcome, response)
+                if isinstance(response, BaseException):
+                    if not outcome.done():
+                        outcome.set_exception(response if isinstance(response, Exception) else
+                                              PeerUnavailable(f"forwarding to node {node_id} stopped"))
+                else:
+                    _settle(outcome, response)
         except PeerUnavailable as exc:
             for _data, outcome in items:
                 if not outcome.done():
