@@ -234,3 +234,27 @@ def test_a_follower_lease_ends_a_tick_before_the_minimum_election_timeout() -> N
     node.step(Message(MT.PRE_VOTE, to=1, from_=3, term=2, index=1, log_term=1))
     (resp,) = [m for m in drain(node, s) if m.type == MT.PRE_VOTE_RESP]
     assert not resp.reject
+
+
+def test_pre_candidates_that_fire_together_elect_one_leader_without_another_timeout() -> None:
+    """Leader 3 is gone and 1 and 2 start pre-voting within a round trip of each
+    other, so each gets the other's pre-vote before its grant. Both would win their
+    pre-votes and split the real vote, and the group would wait a whole new
+    election timeout; instead the lower id steps back on granting, and 2 wins at
+    once, with no tick in between."""
+    nodes = {nid: make_node(nid, pre_vote=True, check_quorum=True) for nid in (1, 2)}
+    term = nodes[1][0].raft.term
+    for node, s in nodes.values():
+        node.campaign()
+    outbox = {nid: drain(*nodes[nid]) for nid in nodes}
+    assert all(node.raft.state == StateType.PRE_CANDIDATE for node, _s in nodes.values())
+    # Deliver in the colliding order: each side's PRE_VOTE first (it left first).
+    in_flight = [m for nid in (1, 2) for m in outbox[nid] if m.to in nodes]
+    while in_flight:
+        m = in_flight.pop(0)
+        node, s = nodes[m.to]
+        node.step(m)
+        in_flight.extend(x for x in drain(node, s) if x.to in nodes)
+    two, one = nodes[2][0].raft, nodes[1][0].raft
+    assert two.state == StateType.LEADER and two.term == term + 1
+    assert one.state == StateType.FOLLOWER and one.term == term + 1 and one.lead == 2

@@ -443,8 +443,21 @@ class Raft:
             if m.type == MT.VOTE:
                 self.election_elapsed = 0
                 self.vote = m.from_
+            elif self._concurrent_pre_vote(m):
+                # Two pre-candidates that fired within a round trip of each other
+                # both win their pre-votes, split the real vote and wait a whole
+                # new election timeout (~1 % of leader kills in the cluster bench
+                # took 2.5-2.9 s instead of 1-1.9). The one with the lower id steps
+                # back: it has just granted the other, whose log is as up to date.
+                self.become_follower(self.term, NONE)
         else:
             self.send(resp, m.from_, reject=True)
+
+    def _concurrent_pre_vote(self, m: Message) -> bool:
+        """A pre-vote for the term this node is itself pre-campaigning for, from a
+        node with a higher id."""
+        return (m.type == MT.PRE_VOTE and self.state == StateType.PRE_CANDIDATE
+                and m.term == self.term + 1 and m.from_ > self.id)
 
     # ---- leader ----
 
