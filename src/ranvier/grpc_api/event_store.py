@@ -79,18 +79,23 @@ class EventStoreService:
     # -- writes ----------------------------------------------------------------------
 
     @guarded
-    async def append_event(self, requests: AsyncIterator[bytes], context: grpc.aio.ServicerContext) -> bytes:
+    async def append_event(self, _requests: AsyncIterator[bytes], context: grpc.aio.ServicerContext) -> bytes:
         """One client stream is one transaction: stored on completion, all or nothing.
         A stream the client cancels or that fails stores nothing (we never submit)."""
         store = self._store(context)
         events: list[bytes] = []
         total = 0
+        limit = store.max_transaction_bytes
+        # context.read() rather than `async for` over the request iterator: the
+        # iterator is an async generator around the same read, one more frame per
+        # event (~5 % of a bare server's per-message CPU here). Not mixed with it.
+        read = context.read
         with store.receiving():
-            async for raw in requests:
+            while (raw := await read()) is not grpc.aio.EOF:
                 total += len(raw)
-                if total > store.max_transaction_bytes:
+                if total > limit:
                     raise InvalidArgument(
-                        f"transaction exceeds {store.max_transaction_bytes} bytes "
+                        f"transaction exceeds {limit} bytes "
                         "(axoniq.axonserver.event.max-transaction-size); nothing was stored",
                         ErrorCode.PAYLOAD_TOO_LARGE,
                     )
