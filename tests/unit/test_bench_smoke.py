@@ -112,3 +112,22 @@ def test_replay_rounds_compare_medians_and_show_the_best_bare_sample() -> None:
 def test_an_errored_replay_round_is_what_the_row_shows() -> None:
     chosen = bench._median_sample([{"events_per_s": 5.0}, {"error": "UNAVAILABLE"}, {"events_per_s": 6.0}])
     assert chosen == {"error": "UNAVAILABLE"}
+
+
+def test_the_data_disk_is_in_the_header_and_a_nearly_full_one_is_warned_of(tmp_path, monkeypatch) -> None:
+    import shutil
+    from collections import namedtuple
+
+    usage = namedtuple("usage", "total used free")
+    logged: list[str] = []
+    monkeypatch.setattr(shutil, "disk_usage", lambda _path: usage(100 * 2**30, 98 * 2**30, 2 * 2**30))
+    info = bench.disk_info(tmp_path, logged.append)
+    assert info == {"free_gib": 2.0, "used_pct": 98.0}
+    assert logged and "98 % full" in logged[0]
+    results = _results()
+    results.meta["disk"] = info
+    assert "Data on a file system with 2 GiB free (98 % used)." in bench.render_table(results)
+    monkeypatch.setattr(shutil, "disk_usage", lambda _path: usage(100 * 2**30, 25 * 2**30, 75 * 2**30))
+    logged.clear()
+    bench.disk_info(tmp_path, logged.append)
+    assert logged == []
