@@ -57,6 +57,7 @@ def _server(argv: list[str]) -> int:
         return 78  # EX_CONFIG
     try:
         loop_name, _factory = event_loop.loop_factory()
+        event_loop.helper_thread_policy()
     except event_loop.EventLoopChoiceError as exc:
         print(f"ranvier: configuration error: {exc}", file=sys.stderr)
         return 78

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import grpc
 
-from ranvier import __version__
+from ranvier import __version__, event_loop
 from ranvier._pb import control_pb2
 from ranvier.cluster.admin import NodeRecord
 from ranvier.cluster.clustering import Clustering
@@ -226,6 +226,8 @@ class Node:
                 await self.initialize("default")
         await self._start_grpc()
         await self._start_http()
+        batched = event_loop.schedule_helper_threads()
+        log.info("helper threads: %s (%d set to SCHED_BATCH)", event_loop.helper_thread_policy(), batched)
         log.info(
             "node %s ready: gRPC %s:%d, HTTP %s:%d, contexts %s",
             self.name, self.settings.bind_address, self.grpc_port,

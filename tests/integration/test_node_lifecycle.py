@@ -4,6 +4,7 @@ abandoned event streams."""
 from __future__ import annotations
 
 import json
+import os
 import queue
 import subprocess
 import sys
@@ -51,6 +52,29 @@ def http_json(url: str) -> tuple[int, dict]:  # type: ignore[type-arg]
             return response.status, json.loads(response.read())
     except urllib.error.HTTPError as exc:
         return exc.code, json.loads(exc.read())
+
+
+def test_bad_helper_thread_policy_stops_start_up_naming_the_variable(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "ranvier", "server"], capture_output=True, text=True, timeout=60, cwd=tmp_path,
+        env={**os.environ, "RANVIER_HELPER_THREADS": "turbo"},
+    )
+    assert done.returncode == 78
+    assert "RANVIER_HELPER_THREADS='turbo'" in done.stderr
+
+
+@pytest.mark.skipif(not hasattr(os, "SCHED_BATCH"), reason="SCHED_BATCH is Linux's")
+def test_a_ready_node_runs_its_helper_threads_batched_and_its_loop_normal(tmp_path: Path) -> None:
+    node = NodeProcess(tmp_path)
+    node.start()
+    try:
+        assert node.process is not None
+        pid = node.process.pid
+        policies = {int(tid): os.sched_getscheduler(int(tid)) for tid in os.listdir(f"/proc/{pid}/task")}
+        assert policies.pop(pid) == os.SCHED_OTHER  # the main thread runs the event loop
+        assert os.SCHED_BATCH in policies.values()  # gRPC's poller among them
+    finally:
+        node.stop()
 
 
 def test_corrupt_context_is_refused_with_a_reason_not_dropped(tmp_path: Path) -> None:

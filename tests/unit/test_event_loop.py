@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import threading
 
 import pytest
 
@@ -33,3 +35,33 @@ def test_run_runs_the_coroutine_on_the_chosen_loop(monkeypatch: pytest.MonkeyPat
         return type(asyncio.get_running_loop()).__module__
 
     assert event_loop.run(loop_module()).startswith("uvloop")
+
+
+def test_helper_threads_are_batched_by_default_and_normal_on_request() -> None:
+    assert event_loop.helper_thread_policy({}) == "batch"
+    assert event_loop.helper_thread_policy({"RANVIER_HELPER_THREADS": "Normal"}) == "normal"
+    with pytest.raises(EventLoopChoiceError, match="RANVIER_HELPER_THREADS='idle'.*batch, normal"):
+        event_loop.helper_thread_policy({"RANVIER_HELPER_THREADS": "idle"})
+
+
+@pytest.mark.skipif(not hasattr(os, "SCHED_BATCH"), reason="SCHED_BATCH is Linux's")
+def test_grpc_poller_thread_is_batched_and_the_loop_thread_is_not() -> None:
+    import grpc
+
+    async def start_and_schedule() -> tuple[int, list[int], int]:
+        server = grpc.aio.server()
+        server.add_insecure_port("127.0.0.1:0")
+        await server.start()
+        try:
+            assert event_loop.schedule_helper_threads({"RANVIER_HELPER_THREADS": "normal"}) == 0
+            changed = event_loop.schedule_helper_threads({})
+            # gRPC's poller is a Python thread while grpc.aio is in use
+            pollers = [t.native_id for t in threading.enumerate() if "_poll_wrapper" in t.name and t.native_id]
+            return changed, [os.sched_getscheduler(tid) for tid in pollers], os.sched_getscheduler(0)
+        finally:
+            await server.stop(None)
+
+    changed, poller_policies, loop_policy = asyncio.run(start_and_schedule())
+    assert changed >= 1
+    assert poller_policies and set(poller_policies) == {os.SCHED_BATCH}
+    assert loop_policy == os.SCHED_OTHER

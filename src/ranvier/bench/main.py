@@ -351,6 +351,7 @@ def machine_info(client: Client) -> dict[str, Any]:
         "python": platform.python_version(),
         "grpcio": grpc_version,
         "event_loop": _loop_name(),
+        "helper_threads": _helper_threads(),
         "client": client.kind,
         "go": go_version,
     }
@@ -361,6 +362,15 @@ def _loop_name() -> str:
 
     try:
         return loop_factory()[0]
+    except EventLoopChoiceError as exc:
+        return f"? ({exc})"
+
+
+def _helper_threads() -> str:
+    from ranvier.event_loop import EventLoopChoiceError, helper_thread_policy
+
+    try:
+        return helper_thread_policy()
     except EventLoopChoiceError as exc:
         return f"? ({exc})"
 
@@ -662,7 +672,8 @@ def render_table(results: Results) -> str:
     lines = [
         f"Ranvier bench, {meta.get('date', '?')}: {meta.get('cores', '?')} cores ({meta.get('cpu', '?')}), "
         f"{meta.get('memory_gib', '?')} GiB, Python {meta.get('python', '?')}, grpcio {meta.get('grpcio', '?')}, "
-        f"event loop {meta.get('event_loop', '?')} (node and bare server); "
+        f"event loop {meta.get('event_loop', '?')}, helper threads {meta.get('helper_threads', '?')} "
+        "(node and bare server); "
         f"{meta.get('event_bytes', '?')}-byte Events (256-byte payload)",
     ]
     if meta.get("client") == "python":
