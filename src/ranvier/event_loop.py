@@ -81,11 +81,11 @@ def schedule_helper_threads(environ: Mapping[str, str] = os.environ) -> int:
     and are handed over many at a time (0.07 switches per message). Pinned to
     one CPU this took a node's appends from ~42k to ~65k events/s at 16-64
     clients x 100 events and a bare grpc.aio server's from ~58k to ~91k; with a
-    CPU each (two cores, unpinned) it changed nothing measurable, and the
-    latency of a lone client's one-event appends did not move
-    (docs/BENCHMARKS.md, 2026-11-30 12:40). Linux only; threads the loop starts
-    later (executors, indexers) keep the normal policy they inherit. Threads
-    under another policy (real-time, idle) are left as they are.
+    CPU each (two cores, unpinned) it changed nothing measurable, and a lone
+    client's one-event appends got no slower (docs/BENCHMARKS.md, "2026-11-30
+    12:13-12:51"). Linux only; threads the loop starts later (executors,
+    indexers) keep the normal policy they inherit. Threads under another
+    policy (real-time, idle) are left as they are.
     """
     if helper_thread_policy(environ) != "batch" or not hasattr(os, "SCHED_BATCH"):
         return 0
