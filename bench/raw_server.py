@@ -24,8 +24,8 @@ carrying its 256-byte-payload Event, so both sides move the same bytes.
 It runs on the event loop a node would (`RANVIER_EVENT_LOOP`, see
 `ranvier.event_loop`), so a ratio never compares uvloop with asyncio's loop,
 and schedules its helper threads as a node does (`RANVIER_HELPER_THREADS`:
-gRPC's poller under SCHED_BATCH), so a ratio never credits the node with a
-scheduling choice the ceiling could make too.
+all but the loop's, gRPC's poller among them, under SCHED_BATCH), so a ratio
+never credits the node with a scheduling choice the ceiling could make too.
 
 usage: python bench/raw_server.py [--port N]   (127.0.0.1 only; prints
 "READY <port>" on stdout once it listens; stops on SIGTERM/SIGINT)

