@@ -60,8 +60,19 @@ def test_grpc_poller_thread_is_batched_and_the_loop_thread_is_not() -> None:
             return changed, [os.sched_getscheduler(tid) for tid in pollers], os.sched_getscheduler(0)
         finally:
             await server.stop(None)
+            _threads_back_to_normal()
 
     changed, poller_policies, loop_policy = asyncio.run(start_and_schedule())
     assert changed >= 1
     assert poller_policies and set(poller_policies) == {os.SCHED_BATCH}
     assert loop_policy == os.SCHED_OTHER
+
+
+def _threads_back_to_normal() -> None:
+    """This test process's other tests run with their threads as they started."""
+    for tid in map(int, os.listdir("/proc/self/task")):
+        try:
+            if os.sched_getscheduler(tid) == os.SCHED_BATCH:
+                os.sched_setscheduler(tid, os.SCHED_OTHER, os.sched_param(0))
+        except OSError:
+            continue
