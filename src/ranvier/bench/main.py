@@ -43,6 +43,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ranvier import event_loop
 from ranvier.bench.placement import Placement, parse_pin, pin_process, pinned_start
 
 REPO = Path(__file__).resolve().parents[3]
@@ -350,28 +351,18 @@ def machine_info(client: Client) -> dict[str, Any]:
         "kernel": platform.release(),
         "python": platform.python_version(),
         "grpcio": grpc_version,
-        "event_loop": _loop_name(),
-        "helper_threads": _helper_threads(),
+        "event_loop": _runtime_choice(lambda: event_loop.loop_factory()[0]),
+        "helper_threads": _runtime_choice(event_loop.helper_thread_policy),
         "client": client.kind,
         "go": go_version,
     }
 
 
-def _loop_name() -> str:
-    from ranvier.event_loop import EventLoopChoiceError, loop_factory
-
+def _runtime_choice(choose: Callable[[], str]) -> str:
+    """An event-loop module choice for the table header; a bad value is shown, not raised."""
     try:
-        return loop_factory()[0]
-    except EventLoopChoiceError as exc:
-        return f"? ({exc})"
-
-
-def _helper_threads() -> str:
-    from ranvier.event_loop import EventLoopChoiceError, helper_thread_policy
-
-    try:
-        return helper_thread_policy()
-    except EventLoopChoiceError as exc:
+        return choose()
+    except event_loop.EventLoopChoiceError as exc:
         return f"? ({exc})"
 
 
