@@ -9,7 +9,8 @@ SEEDS ?= 2000
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml
+# setup.py builds the optional C extension; a changed .c file rebuilds it.
+$(STAMP): pyproject.toml setup.py src/ranvier/eventstore/_native.c
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[test]'

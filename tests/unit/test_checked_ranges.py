@@ -1,14 +1,18 @@
 """`checked_ranges` (the append path's sequence check) against a plain model of
-Axon's rule, over random transactions mixing aggregates, gaps and non-domain events."""
+Axon's rule, over random transactions mixing aggregates, gaps and non-domain events:
+both the dispatching function (the C scan where built) and the Python reference."""
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ranvier._pb import event_pb2
 from ranvier.errors import InvalidSequence
-from ranvier.eventstore.codec import checked_ranges
+from ranvier.eventstore.codec import checked_ranges, checked_ranges_reference
+
+IMPLEMENTATIONS = pytest.mark.parametrize("check", [checked_ranges, checked_ranges_reference], ids=["dispatch", "reference"])
 
 AGGREGATES = ["a", "b", "c"]
 
@@ -38,23 +42,25 @@ _events = st.lists(
 _stored = st.dictionaries(st.sampled_from(AGGREGATES), st.integers(-1, 2))
 
 
+@IMPLEMENTATIONS
 @settings(max_examples=400, deadline=None)
-@given(_events, _stored)
-def test_checked_ranges_matches_the_model(events: list[tuple[str, int, bool, int]], stored: dict[str, int]) -> None:
+@given(events=_events, stored=_stored)
+def test_checked_ranges_matches_the_model(check, events: list[tuple[str, int, bool, int]], stored: dict[str, int]) -> None:
     raws = [_event(*e) for e in events]
     expected = _model(events, stored)
     try:
-        got = checked_ranges(raws, lambda agg: stored.get(agg, -1))
+        got = check(raws, lambda agg: stored.get(agg, -1))
     except InvalidSequence:
         assert expected is None
         return
     assert got == expected
 
 
-def test_runs_of_one_aggregate_are_checked_event_by_event() -> None:
+@IMPLEMENTATIONS
+def test_runs_of_one_aggregate_are_checked_event_by_event(check) -> None:
     raws = [_event("a", s, True, 1) for s in (0, 1, 2, 4)]
     try:
-        checked_ranges(raws, lambda agg: -1)
+        check(raws, lambda agg: -1)
     except InvalidSequence as exc:
         assert "Invalid sequence number 4 for aggregate a, expected 3" in exc.message
     else:

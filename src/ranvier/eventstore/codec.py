@@ -16,6 +16,8 @@ from google.protobuf.message import DecodeError
 from ranvier._pb import event_pb2
 from ranvier.errors import InvalidSequence
 
+from .native import extension as _native
+
 _Event = event_pb2.Event
 
 
@@ -83,11 +85,34 @@ def checked_ranges(
 
     Domain events (non-empty aggregate type) of an aggregate must continue from
     `highest(aggregate)` (-1 for a new one) and follow one another without gaps;
-    otherwise InvalidSequence. This is the append path's only look inside events
-    and runs for every event on the event loop, so it is written for the common
-    transaction (one aggregate's consecutive events): a run of events of the same
-    aggregate costs one C-level parse and a few compares per event, with no
-    dictionary work until the aggregate changes.
+    otherwise InvalidSequence. This runs for every appended event on the event
+    loop: the C extension, where built, reads the events and hands back runs of
+    one aggregate's consecutive events, so the check below is per run; it leaves
+    any event it is not sure of to protobuf (`checked_ranges_reference`).
+    """
+    scanned = _native.scan(raws) if _native is not None else None
+    if scanned is None:
+        return checked_ranges_reference(raws, highest)
+    runs, max_ts = scanned
+    ranges: dict[str, tuple[int, int]] = {}
+    for agg, first, last in runs:
+        earlier = ranges.get(agg)
+        expected = earlier[1] + 1 if earlier is not None else highest(agg) + 1
+        if first != expected:
+            raise _invalid(agg, first, expected)
+        ranges[agg] = (earlier[0] if earlier is not None else first, last)
+    return ranges, max_ts
+
+
+def checked_ranges_reference(
+    raws: tuple[bytes, ...] | list[bytes], highest: Callable[[str], int]
+) -> tuple[dict[str, tuple[int, int]], int]:
+    """`checked_ranges` in Python with protobuf's parser: the reference the C
+    scan is tested against, and the path for events the scan leaves to protobuf.
+
+    Written for the common transaction (one aggregate's consecutive events): a run
+    of events of the same aggregate costs one C-level parse and a few compares per
+    event, with no dictionary work until the aggregate changes.
     """
     parse = _Event.FromString
     ranges: dict[str, tuple[int, int]] = {}

@@ -141,7 +141,7 @@ class SegmentedLog:
     def segments(self) -> list[Segment]:
         return list(self._segments)
 
-    def append(self, record: bytes) -> int:
+    def append(self, record: bytes | bytearray) -> int:
         """Write one record; returns its position. Not durable until `sync`.
 
         On a write error (disk full, I/O error) the segment is cut back to where it
@@ -354,7 +354,7 @@ def _list_segments(directory: Path) -> list[Segment]:
     return segments
 
 
-def _write_all(fd: int, data: bytes, offset: int) -> None:
+def _write_all(fd: int, data: bytes | bytearray, offset: int) -> None:
     view = memoryview(data)
     while view:
         written = os.pwrite(fd, view, offset)

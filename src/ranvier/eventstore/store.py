@@ -39,6 +39,7 @@ from .records import (
     checksum_ok,
     decode_header,
     encode_body,
+    encode_events_record,
     encode_record,
     split_body,
 )
@@ -183,8 +184,9 @@ class ContextStore:
             raise
         first_token = self.next_token
         if body is None:
-            body = encode_body(events)
-        record = encode_record(KIND_EVENTS, index, first_token, body, len(events))
+            record = encode_events_record(index, first_token, events)
+        else:  # a command from the replicated log carries its body
+            record = encode_record(KIND_EVENTS, index, first_token, body, len(events))
         position = self.log.append(record)
         entries = RecordEntries(position, position + len(record))
         entries.tx = (first_token, len(events), max_ts)

@@ -1,0 +1,58 @@
+"""Which implementation runs the append path's per-event work: C or Python.
+
+`_native.c` reads each appended event's aggregate fields and frames the record
+body in C; `codec.py` and `records.py` keep the same work in Python, as the
+reference the tests compare the C code with and as the fallback where the
+extension was not built (no C compiler when the package was installed).
+
+`RANVIER_NATIVE` chooses: `auto` (the default) uses the extension when it is
+there, `python` never does, `native` insists (start-up fails without it).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from types import ModuleType
+
+MODES = ("auto", "native", "python")
+
+
+class NativeChoiceError(ValueError):
+    pass
+
+
+def mode(environ: Mapping[str, str] = os.environ) -> str:
+    value = environ.get("RANVIER_NATIVE", "auto").strip().lower() or "auto"
+    if value not in MODES:
+        raise NativeChoiceError(f"RANVIER_NATIVE={value!r}: expected one of {', '.join(MODES)}")
+    return value
+
+
+def load(environ: Mapping[str, str] = os.environ) -> ModuleType | None:
+    """The extension module, or None for the Python implementation."""
+    chosen = mode(environ)
+    if chosen == "python":
+        return None
+    try:
+        from . import _native
+    except ImportError as exc:
+        if chosen == "native":
+            raise NativeChoiceError(
+                f"RANVIER_NATIVE=native but the C extension is not built ({exc}); "
+                "reinstall with a C compiler, or use auto"
+            ) from exc
+        return None
+    return _native
+
+
+def describe(module: ModuleType | None) -> str:
+    return "C" if module is not None else "Python"
+
+
+try:
+    extension = load()
+except NativeChoiceError:
+    # A bad value: the node reports it at start-up (ranvier.main) and exits; a
+    # library user gets the reference implementation.
+    extension = None
