@@ -1,6 +1,7 @@
 """The C extension (`ranvier.eventstore._native`) against protobuf and the Python
 reference: whatever the scan accepts, protobuf (upb) accepts with the same field
-values; whatever the Python path would answer, the dispatching path answers too.
+values; whatever the Python path would answer, the dispatching path answers too;
+record bodies and replay frames are byte for byte the reference's.
 
 Events are generated with protobuf (every field and metadata value kind,
 non-ASCII text), then mutated (bytes flipped, cut, inserted; unknown fields of
@@ -22,8 +23,22 @@ from hypothesis import strategies as st
 from ranvier._pb import common_pb2, event_pb2
 from ranvier.errors import InvalidSequence
 from ranvier.eventstore import native
-from ranvier.eventstore.codec import MalformedEvent, checked_ranges, checked_ranges_reference
-from ranvier.eventstore.records import KIND_EVENTS, encode_body, encode_events_record, encode_record
+from ranvier.eventstore.codec import (
+    MalformedEvent,
+    checked_ranges,
+    checked_ranges_reference,
+    frame_event_with_token,
+    frame_event_with_token_reference,
+)
+from ranvier.eventstore.records import (
+    KIND_EVENTS,
+    RecordError,
+    encode_body,
+    encode_events_record,
+    encode_record,
+    split_body,
+    split_body_reference,
+)
 
 _native = native.load({"RANVIER_NATIVE": "auto"})
 needs_native = pytest.mark.skipif(_native is None, reason="C extension not built")
@@ -229,3 +244,44 @@ def test_frame_rejects_what_is_not_bytes() -> None:
         _native.frame(["text"], 0)  # type: ignore[list-item]
     with pytest.raises(ValueError):
         _native.frame([], -1)
+
+
+@needs_native
+@given(st.lists(st.binary(max_size=40), max_size=10), st.integers(-2, 12), st.binary(max_size=6), st.booleans())
+def test_split_is_the_reference(events: list[bytes], count: int, noise: bytes, cut: bool) -> None:
+    body = encode_body(events)
+    if cut and body:
+        body = body[: len(body) // 2]
+    body += noise
+    try:
+        expected = split_body_reference(body, count)
+    except RecordError:
+        expected = None
+    assert _native.split(body, count) == expected
+    assert _native.split(memoryview(body), count) == expected
+    if expected is not None:
+        assert split_body(body, count) == expected
+    else:
+        with pytest.raises(RecordError):
+            split_body(body, count)
+
+
+@needs_native
+@given(st.one_of(st.integers(0, 300), st.integers(-(2**63), 2**63 - 1)), st.binary(max_size=300))
+def test_with_token_is_the_reference(token: int, raw: bytes) -> None:
+    framed = _native.with_token(token, raw)
+    assert framed == frame_event_with_token_reference(token, raw)
+    assert frame_event_with_token(token, raw) == framed
+
+
+@needs_native
+def test_with_token_parses_as_event_with_token() -> None:
+    raw = event_pb2.Event(message_identifier="m", aggregate_identifier="a").SerializeToString()
+    for token in (0, 1, 127, 128, 2**40, -1):
+        message = event_pb2.EventWithToken.FromString(_native.with_token(token, raw))
+        assert message.token == token
+        assert message.event.SerializeToString() == raw
+    with pytest.raises(TypeError):
+        _native.with_token(1, "text")  # type: ignore[arg-type]
+    with pytest.raises(OverflowError):
+        _native.with_token(2**64, raw)

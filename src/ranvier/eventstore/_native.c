@@ -19,6 +19,9 @@
  * frame(events, reserve) lays events out as a record body (u32 little-endian
  * length, then the bytes, per event) behind `reserve` zero bytes, in one
  * allocation, for the caller to fill in the record header.
+ *
+ * split(body, count) is the reverse, for readers; with_token(token, event)
+ * frames the `EventWithToken` a replay sends around a stored event.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -456,9 +459,107 @@ static PyObject *frame(PyObject *module, PyObject *const *args, Py_ssize_t nargs
     return out;
 }
 
+PyDoc_STRVAR(split_doc,
+"split(body, count) -> list of bytes, or None\n\n"
+"The `count` events of a record body, in order; None when the lengths do not\n"
+"fill the body exactly (the caller reports that).");
+
+static PyObject *split(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)module;
+    if (nargs != 2) {
+        PyErr_SetString(PyExc_TypeError, "split() takes body and count");
+        return NULL;
+    }
+    Py_ssize_t count = PyLong_AsSsize_t(args[1]);
+    if (count == -1 && PyErr_Occurred())
+        return NULL;
+    Py_buffer view;
+    if (PyObject_GetBuffer(args[0], &view, PyBUF_SIMPLE) < 0)
+        return NULL;
+    const uint8_t *p = view.buf, *end = p + view.len;
+    PyObject *out = count >= 0 && count <= view.len / 4 ? PyList_New(count) : NULL;
+    if (out == NULL) {
+        PyBuffer_Release(&view);
+        if (PyErr_Occurred())
+            return NULL;
+        Py_RETURN_NONE; /* a count the body cannot hold */
+    }
+    for (Py_ssize_t i = 0; i < count; i++) {
+        if (end - p < 4)
+            goto malformed;
+        uint32_t len = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+        p += 4;
+        if ((uint64_t)(end - p) < len)
+            goto malformed;
+        PyObject *event = PyBytes_FromStringAndSize((const char *)p, (Py_ssize_t)len);
+        if (event == NULL) {
+            Py_DECREF(out);
+            PyBuffer_Release(&view);
+            return NULL;
+        }
+        PyList_SET_ITEM(out, i, event);
+        p += len;
+    }
+    if (p != end)
+        goto malformed;
+    PyBuffer_Release(&view);
+    return out;
+malformed:
+    Py_DECREF(out); /* unset items are NULL, which list dealloc skips */
+    PyBuffer_Release(&view);
+    Py_RETURN_NONE;
+}
+
+static size_t put_varint(uint8_t *out, uint64_t v)
+{
+    size_t n = 0;
+    while (v >= 0x80) {
+        out[n++] = (uint8_t)(v | 0x80);
+        v >>= 7;
+    }
+    out[n++] = (uint8_t)v;
+    return n;
+}
+
+PyDoc_STRVAR(with_token_doc,
+"with_token(token, event) -> bytes\n\n"
+"Serialized EventWithToken{token = 1, event = 2} around the stored event bytes\n"
+"(a token of 0 is left out, as protobuf leaves out defaults).");
+
+static PyObject *with_token(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)module;
+    if (nargs != 2 || !PyBytes_Check(args[1])) {
+        PyErr_SetString(PyExc_TypeError, "with_token() takes an int token and event bytes");
+        return NULL;
+    }
+    long long token = PyLong_AsLongLong(args[0]);
+    if (token == -1 && PyErr_Occurred())
+        return NULL;
+    Py_ssize_t len = PyBytes_GET_SIZE(args[1]);
+    uint8_t head[24]; /* tag, 10-byte token, tag, 10-byte length */
+    size_t n = 0;
+    if (token != 0) {
+        head[n++] = 0x08;
+        n += put_varint(head + n, (uint64_t)token);
+    }
+    head[n++] = 0x12;
+    n += put_varint(head + n, (uint64_t)len);
+    PyObject *out = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)n + len);
+    if (out == NULL)
+        return NULL;
+    char *dst = PyBytes_AS_STRING(out);
+    memcpy(dst, head, n);
+    memcpy(dst + n, PyBytes_AS_STRING(args[1]), (size_t)len);
+    return out;
+}
+
 static PyMethodDef methods[] = {
     {"scan", (PyCFunction)scan, METH_O, scan_doc},
     {"frame", (PyCFunction)(void (*)(void))frame, METH_FASTCALL, frame_doc},
+    {"split", (PyCFunction)(void (*)(void))split, METH_FASTCALL, split_doc},
+    {"with_token", (PyCFunction)(void (*)(void))with_token, METH_FASTCALL, with_token_doc},
     {NULL, NULL, 0, NULL},
 };
 
