@@ -474,11 +474,13 @@ static PyObject *split(PyObject *module, PyObject *const *args, Py_ssize_t nargs
     Py_ssize_t count = PyLong_AsSsize_t(args[1]);
     if (count == -1 && PyErr_Occurred())
         return NULL;
+    if (count < 0)
+        count = 0; /* as the reference's range(count) */
     Py_buffer view;
     if (PyObject_GetBuffer(args[0], &view, PyBUF_SIMPLE) < 0)
         return NULL;
     const uint8_t *p = view.buf, *end = p + view.len;
-    PyObject *out = count >= 0 && count <= view.len / 4 ? PyList_New(count) : NULL;
+    PyObject *out = count <= view.len / 4 ? PyList_New(count) : NULL;
     if (out == NULL) {
         PyBuffer_Release(&view);
         if (PyErr_Occurred())
