@@ -63,7 +63,7 @@ class LocalCommitter:
         if self._task.done():
             raise StorageUnavailable(f"context {self.store.name} is not accepting writes")
         future: asyncio.Future[AppendResult] = asyncio.get_running_loop().create_future()
-        size = sum(len(e) for e in command.events)
+        size = sum(map(len, command.events))
         self._queue.append((command, size, future))
         self._wakeup.set()
         return await future

@@ -67,7 +67,7 @@ class ContextEventStore:
         return await self._submit(Command(KIND_SNAPSHOT, (event,)))
 
     async def _submit(self, command: Command) -> AppendResult:
-        size = sum(len(e) for e in command.events)
+        size = sum(map(len, command.events))
         if size > self.max_transaction_bytes:
             raise InvalidArgument(
                 f"transaction of {size} bytes exceeds the limit of {self.max_transaction_bytes} bytes "
