@@ -55,13 +55,16 @@ def _server(argv: list[str]) -> int:
     except ConfigError as exc:
         print(f"ranvier: configuration error: {exc}", file=sys.stderr)
         return 78  # EX_CONFIG
+    from ranvier.eventstore import native
+
     try:
         loop_name, _factory = event_loop.loop_factory()
         event_loop.helper_thread_policy()
-    except event_loop.EventLoopChoiceError as exc:
+        store_code = native.describe(native.load())
+    except (event_loop.EventLoopChoiceError, native.NativeChoiceError) as exc:
         print(f"ranvier: configuration error: {exc}", file=sys.stderr)
         return 78
-    logging.getLogger("ranvier").info("event loop: %s", loop_name)
+    logging.getLogger("ranvier").info("event loop: %s; per-event store work in %s", loop_name, store_code)
     try:
         event_loop.run(Node(settings).run_until_signalled())
     except OSError as exc:

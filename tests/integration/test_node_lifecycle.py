@@ -16,6 +16,7 @@ from uuid import uuid4
 import grpc
 import pytest
 from axonclient.client import AxonClient, AxonEvent
+from axonclient.exceptions import OutOfRangeError
 from axonclient.protos import event_pb2, event_pb2_grpc
 
 from ranvier.testing.nodes import NodeProcess
@@ -181,5 +182,47 @@ def test_concurrent_appends_share_fsyncs(tmp_path: Path) -> None:
         assert values["ranvier_events_fsyncs_total"] < values["ranvier_events_transactions_total"]
         status, body = http_json(node.http_url + "/actuator/metrics/ranvier.events.stored?tag=context:default")
         assert status == 200 and body["measurements"][0]["value"] == 640
+    finally:
+        node.kill()
+
+
+def test_bad_store_code_choice_stops_start_up_naming_the_variable(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "ranvier", "server"], capture_output=True, text=True, timeout=60, cwd=tmp_path,
+        env={**os.environ, "RANVIER_NATIVE": "fast"},
+    )
+    assert done.returncode == 78
+    assert "RANVIER_NATIVE='fast'" in done.stderr
+
+
+@pytest.mark.parametrize("choice", ["python", "native"])
+def test_a_node_checks_stores_and_replays_with_either_store_code(tmp_path: Path, choice: str) -> None:
+    # The C code is the default wherever it is built, so the Python code would
+    # otherwise only be exercised by unit tests; and each must do the whole job.
+    from ranvier.eventstore import native
+
+    if choice == "native" and native.load({"RANVIER_NATIVE": "auto"}) is None:
+        pytest.skip("C extension not built")
+    node = NodeProcess(tmp_path, env={**os.environ, "RANVIER_NATIVE": choice})
+    node.start()
+    try:
+        agg = str(uuid4())
+        client = AxonClient(node.grpc_address)
+        client.append_event([event(agg, 0), event(agg, 1)])
+        with pytest.raises(OutOfRangeError) as info:
+            client.append_event([event(agg, 1)])
+        assert f"[AXONIQ-2000] Invalid sequence number 1 for aggregate {agg}, expected 2" in str(info.value)
+        assert [e.aggregate_sequence_number for e in client.list_aggregate_events(agg, 0, False)] == [0, 1]
+        with grpc.insecure_channel(node.grpc_address) as channel:
+            requests: queue.Queue[event_pb2.GetEventsRequest | None] = queue.Queue()
+            requests.put(event_pb2.GetEventsRequest(tracking_token=0, number_of_permits=10))
+            stream = event_pb2_grpc.EventStoreStub(channel).ListEvents(iter(requests.get, None), timeout=30)
+            assert [(m.token, m.event.aggregate_sequence_number) for m in (next(stream), next(stream))] == [
+                (0, 0), (1, 1)
+            ]
+            requests.put(None)
+        client.close_connection()
+        expected = "C" if choice == "native" else "Python"
+        assert f"per-event store work in {expected}" in node.log_path.read_text()
     finally:
         node.kill()

@@ -44,6 +44,7 @@ from pathlib import Path
 from typing import Any
 
 from ranvier import event_loop
+from ranvier.eventstore import native
 from ranvier.bench.placement import Placement, parse_pin, pin_process, pinned_start
 
 REPO = Path(__file__).resolve().parents[3]
@@ -353,16 +354,17 @@ def machine_info(client: Client) -> dict[str, Any]:
         "grpcio": grpc_version,
         "event_loop": _runtime_choice(lambda: event_loop.loop_factory()[0]),
         "helper_threads": _runtime_choice(event_loop.helper_thread_policy),
+        "append_path": _runtime_choice(lambda: native.describe(native.load())),
         "client": client.kind,
         "go": go_version,
     }
 
 
 def _runtime_choice(choose: Callable[[], str]) -> str:
-    """An event-loop module choice for the table header; a bad value is shown, not raised."""
+    """A runtime choice for the table header; a bad value is shown, not raised."""
     try:
         return choose()
-    except event_loop.EventLoopChoiceError as exc:
+    except (event_loop.EventLoopChoiceError, native.NativeChoiceError) as exc:
         return f"? ({exc})"
 
 
@@ -664,7 +666,7 @@ def render_table(results: Results) -> str:
         f"Ranvier bench, {meta.get('date', '?')}: {meta.get('cores', '?')} cores ({meta.get('cpu', '?')}), "
         f"{meta.get('memory_gib', '?')} GiB, Python {meta.get('python', '?')}, grpcio {meta.get('grpcio', '?')}, "
         f"event loop {meta.get('event_loop', '?')}, helper threads {meta.get('helper_threads', '?')} "
-        "(node and bare server); "
+        f"(node and bare server), node's per-event store work in {meta.get('append_path', '?')}; "
         f"{meta.get('event_bytes', '?')}-byte Events (256-byte payload)",
     ]
     if meta.get("client") == "python":
