@@ -131,3 +131,15 @@ def test_the_data_disk_is_in_the_header_and_a_nearly_full_one_is_warned_of(tmp_p
     logged.clear()
     bench.disk_info(tmp_path, logged.append)
     assert logged == []
+
+
+def test_append_rows_with_rounds_compare_medians() -> None:
+    node = [{"events_per_s": v, "p50_ms": 10.0, "p99_ms": 20.0} for v in (8_000.0, 9_500.0, 9_000.0)]
+    bare = [{"events_per_s": v, "p50_ms": 9.0, "p99_ms": 18.0} for v in (10_000.0, 9_000.0, 12_000.0)]
+    results = _results()
+    results.append["16,100"] = bench._median_sample(node)
+    results.ceiling_write["16,100"] = bench._median_sample(bare)
+    row = next(line for line in bench.render_table(results).splitlines() if "16 clients, 100" in line)
+    assert "median 9,000 of 8,000/9,500/9,000 events/s" in row
+    assert "median 10,000 of 10,000/9,000/12,000 events/s" in row
+    assert "| 90 % | >= 80% **met** |" in row

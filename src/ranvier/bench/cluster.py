@@ -646,8 +646,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                    help="short Raft timings (heartbeat 100 ms, election 500-1000 ms) instead of the defaults (300, 1000-2500)")
     g.add_argument("--no-appends", dest="appends", action="store_false", help="skip the append and replay rows")
     g.add_argument("--append-rounds", type=int, default=3,
-                   help="one node / cluster alternations for shapes of >= 100 events/tx; medians are compared "
-                        "(default 3)")
+                   help="alternating rounds (ceiling and node; with --cluster, one node and cluster) for "
+                        "append shapes of >= 100 events/tx; medians are compared (default 3)")
     g.add_argument("--follower-shapes", nargs="*", default=["16x100"], metavar="CxE",
                    help="append shapes also sent to a follower, and with the clients spread over all "
                         "nodes (default: 16x100)")
