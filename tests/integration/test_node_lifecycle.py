@@ -55,13 +55,14 @@ def http_json(url: str) -> tuple[int, dict]:  # type: ignore[type-arg]
         return exc.code, json.loads(exc.read())
 
 
-def test_bad_helper_thread_policy_stops_start_up_naming_the_variable(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("variable", "value"), [("RANVIER_HELPER_THREADS", "turbo"), ("RANVIER_NATIVE", "fast")])
+def test_a_bad_runtime_choice_stops_start_up_naming_the_variable(tmp_path: Path, variable: str, value: str) -> None:
     done = subprocess.run(
         [sys.executable, "-m", "ranvier", "server"], capture_output=True, text=True, timeout=60, cwd=tmp_path,
-        env={**os.environ, "RANVIER_HELPER_THREADS": "turbo"},
+        env={**os.environ, variable: value},
     )
     assert done.returncode == 78
-    assert "RANVIER_HELPER_THREADS='turbo'" in done.stderr
+    assert f"{variable}={value!r}" in done.stderr
 
 
 @pytest.mark.skipif(not hasattr(os, "SCHED_BATCH"), reason="SCHED_BATCH is Linux's")
@@ -184,15 +185,6 @@ def test_concurrent_appends_share_fsyncs(tmp_path: Path) -> None:
         assert status == 200 and body["measurements"][0]["value"] == 640
     finally:
         node.kill()
-
-
-def test_bad_store_code_choice_stops_start_up_naming_the_variable(tmp_path: Path) -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "ranvier", "server"], capture_output=True, text=True, timeout=60, cwd=tmp_path,
-        env={**os.environ, "RANVIER_NATIVE": "fast"},
-    )
-    assert done.returncode == 78
-    assert "RANVIER_NATIVE='fast'" in done.stderr
 
 
 @pytest.mark.parametrize("choice", ["python", "native"])
