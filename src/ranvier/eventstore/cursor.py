@@ -63,17 +63,22 @@ class EventCursor:
         for position, header, body in store.log.records(self._position, store.visible_end, chunk=max_bytes):
             self._position = position + header.size
             read += header.size
-            if header.kind != KIND_EVENTS or header.first_token + header.count <= self.token:
+            first, count = header.first_token, header.count
+            if header.kind != KIND_EVENTS or first + count <= self.token:
                 continue
-            for offset, raw in enumerate(split_body(body, header.count)):
-                token = header.first_token + offset
-                if token < self.token:
-                    continue
-                if len(out) < max_events:
-                    out.append((token, raw))
-                else:
-                    self._pending.append((token, raw))
-            self.token = header.first_token + header.count
+            events = split_body(body, count)
+            if first >= self.token and len(out) + count <= max_events:
+                out.extend(zip(range(first, first + count), events))  # the usual case: all of it
+            else:
+                for offset, raw in enumerate(events):
+                    token = first + offset
+                    if token < self.token:
+                        continue
+                    if len(out) < max_events:
+                        out.append((token, raw))
+                    else:
+                        self._pending.append((token, raw))
+            self.token = first + count
             if len(out) >= max_events or read >= max_bytes:
                 break
         # `self.token` counts what was read; what was handed out ends before pending.

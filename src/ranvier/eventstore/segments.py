@@ -284,19 +284,20 @@ def _scan(
         except RecordError as exc:
             yield position, _NO_HEADER, empty, str(exc)
             return
-        if position + header.size > stop:
+        size = header.size
+        if position + size > stop:
             yield position, header, empty, "record extends past the end of the file"
             return
-        if len(buf) - rel < header.size:
-            buf, buf_start, rel = _refill(fd, buf, buf_start, position, header.size, stop, chunk)
+        if len(buf) - rel < size:
+            buf, buf_start, rel = _refill(fd, buf, buf_start, position, size, stop, chunk)
         if not checksum_ok(buf, rel, header, crc):
             yield position, header, empty, "checksum mismatch"
             return
-        yield position, header, memoryview(buf)[rel + HEADER_SIZE : rel + header.size], None
-        position += header.size
+        yield position, header, memoryview(buf)[rel + HEADER_SIZE : rel + size], None
+        position += size
 
 
-_NO_HEADER = RecordHeader(0, 0, 0, 0, 0)
+_NO_HEADER = RecordHeader(0, 0, 0, 0, 0, HEADER_SIZE)
 
 
 def _refill(
