@@ -10,7 +10,14 @@ everything appended so far durable (fdatasync of every segment written since the
 last sync, and of the directory when a segment was created). Nothing is durable
 before `sync` returns.
 
+The active segment may run past its last record: zeros written ahead so that a
+sync has only data to flush (`runway`). A segment's `size` is always the end of its
+records; only the file is longer.
+
 Recovery (`SegmentedLog.open`) tells a torn tail from corruption:
+- zeros after the last record of the last segment are runway and stay; zeros after
+  a segment that is not the last (a crash between a roll and the next sync) are
+  cut, when the next segment starts exactly where its records end;
 - an incomplete or checksum-failing record with no valid record after it in the last
   segment is a torn write from a crash: the segment is cut back to the last complete
   record (it was never acknowledged, since acknowledgement follows `sync`);
@@ -30,6 +37,7 @@ from pathlib import Path
 
 from ranvier.errors import StorageCorrupted, StorageWriteFailed
 
+from . import runway
 from .records import HEADER_SIZE, RECORD_MAGIC, RecordError, RecordHeader, checksum_ok, decode_header
 
 log = logging.getLogger(__name__)
@@ -43,8 +51,9 @@ _MAGIC_BYTES = RECORD_MAGIC.to_bytes(4, "little")
 class Segment:
     base: int  # position of the segment's first byte
     path: Path
-    size: int
+    size: int  # bytes of records; the file may be longer (runway)
     fd: int = -1  # read/write descriptor, opened lazily
+    allocated: int = 0  # bytes the file is known to have (records, then zeros)
 
     @property
     def end(self) -> int:
@@ -75,6 +84,8 @@ class SegmentedLog:
         self._unsynced: set[int] = set()  # indexes into _segments written since sync
         self._dir_dirty = False
         self.failed: str | None = None
+        self._fill: runway.Fill | None = None  # zeros being written ahead of the last segment
+        self._fill_failed = False
 
     # -- opening -------------------------------------------------------------------
 
@@ -87,6 +98,8 @@ class SegmentedLog:
         """
         directory.mkdir(parents=True, exist_ok=True)
         segments = _list_segments(directory)
+        _cut_runway_of_closed(segments)
+        _check_contiguous(segments)
         if not segments:
             path = directory / segment_name(0)
             path.touch()
@@ -105,11 +118,13 @@ class SegmentedLog:
                 continue
             offset = max(0, start - seg.base)
             good_end = self._validate_segment(seg, offset, is_last=seg is last)
-            if good_end < seg.size:
+            if good_end < seg.size and seg is last and runway.all_zero(self._fd(seg), good_end, seg.size):
+                seg.allocated, seg.size = seg.size, good_end  # zeros written ahead: keep them
+            elif good_end < seg.size:
                 cut = seg.size - good_end
                 os.truncate(seg.path, good_end)
                 _fsync_path(seg.path)
-                seg.size = good_end
+                seg.size = seg.allocated = good_end
                 recovery.truncated_bytes = cut
                 recovery.notes.append(f"cut a torn tail of {cut} bytes from {seg.path.name}")
                 log.warning("%s: cut a torn tail of %d bytes at offset %d", seg.path, cut, good_end)
@@ -154,24 +169,66 @@ class SegmentedLog:
             seg = self._roll()
         position = seg.end
         fd = self._fd(seg)
+        fill = self._fill
+        if fill is not None and fill.running and seg.size + len(record) > fill.start:
+            fill.wait()  # never write where zeros are still being written
         try:
             _write_all(fd, record, seg.size)
         except OSError as exc:
             self._undo_partial_write(seg, exc)
         seg.size += len(record)
         self._unsynced.add(len(self._segments) - 1)
+        self._extend_runway(seg)
         return position
 
+    def _extend_runway(self, seg: Segment) -> None:
+        """Start writing zeros ahead of the last segment when its runway runs short."""
+        fill = self._fill
+        if fill is not None:
+            if fill.running:
+                return
+            self._fill = None
+            if fill.error is not None:
+                self._fill_failed = True  # no more fills on this log: the disk is likely full
+                log.warning("%s: stopped writing ahead of %s: %s", self.directory, seg.path.name, fill.error)
+                return
+            seg.allocated = max(seg.allocated, fill.end)
+        if self._fill_failed:
+            return
+        planned = runway.plan(seg.size, max(seg.allocated, seg.size), self.segment_size)
+        if planned is not None:
+            self._fill = runway.Fill(self._fd(seg), planned[0], planned[1], seg.path.name)
+
+    def _settle_fill(self) -> None:
+        """Wait for zeros being written; afterwards nobody but the writer touches the files."""
+        if self._fill is not None:
+            self._fill.wait()
+            if self._fill.error is None:
+                seg = self._segments[-1]
+                seg.allocated = max(seg.allocated, self._fill.end)
+            self._fill = None
+
     def _undo_partial_write(self, seg: Segment, exc: OSError) -> None:
+        self._settle_fill()
         try:
             os.ftruncate(self._fd(seg), seg.size)
+            seg.allocated = seg.size
         except OSError as again:
             self.failed = f"could not cut back a failed write: {again}"
         reason = "the disk is full" if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG) else str(exc)
         raise StorageWriteFailed(f"could not write to {seg.path.name}: {reason}; nothing was stored") from exc
 
     def _roll(self) -> Segment:
-        base = self._segments[-1].end
+        self._settle_fill()
+        done = self._segments[-1]
+        if done.allocated > done.size:
+            # A closed segment is exactly its records (recovery cuts zeros a crash
+            # left here before this cut was synced); the next sync makes it durable.
+            os.ftruncate(self._fd(done), done.size)
+            done.allocated = done.size
+            self._unsynced.add(len(self._segments) - 1)
+        self._fill_failed = False
+        base = done.end
         path = self.directory / segment_name(base)
         fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o644)
         seg = Segment(base, path, 0, fd)
@@ -257,6 +314,7 @@ class SegmentedLog:
         return seg.fd
 
     def close(self) -> None:
+        self._settle_fill()
         for seg in self._segments:
             if seg.fd >= 0:
                 os.close(seg.fd)
@@ -343,7 +401,31 @@ def _list_segments(directory: Path) -> list[Segment]:
             base = int(path.name[: -len(SUFFIX)])
         except ValueError:
             raise StorageCorrupted(f"unexpected file {path} among the segments") from None
-        segments.append(Segment(base, path, path.stat().st_size))
+        size = path.stat().st_size
+        segments.append(Segment(base, path, size, allocated=size))
+    return segments
+
+
+def _cut_runway_of_closed(segments: list[Segment]) -> None:
+    """A segment followed by another ends where the next one starts; zeros beyond
+    that are runway a crash left before the roll's cut was synced. Cut them."""
+    for before, after in zip(segments, segments[1:]):
+        records_end = after.base - before.base
+        if before.size <= records_end or records_end < 0:
+            continue
+        fd = os.open(before.path, os.O_RDWR)
+        try:
+            if not runway.all_zero(fd, records_end, before.size):
+                continue  # not runway: reported as a gap by _check_contiguous
+            os.ftruncate(fd, records_end)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        log.info("%s: cut %d bytes of zeros written ahead before a crash", before.path, before.size - records_end)
+        before.size = before.allocated = records_end
+
+
+def _check_contiguous(segments: list[Segment]) -> None:
     for before, after in zip(segments, segments[1:]):
         if before.end != after.base:
             raise StorageCorrupted(
@@ -352,7 +434,6 @@ def _list_segments(directory: Path) -> list[Segment]:
             )
     if segments and segments[0].base != 0:
         raise StorageCorrupted(f"the first segment is {segments[0].path.name}, not position 0")
-    return segments
 
 
 def _write_all(fd: int, data: bytes | bytearray, offset: int) -> None:
