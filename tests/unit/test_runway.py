@@ -16,6 +16,7 @@ from axonclient.protos.event_pb2 import Event
 
 from ranvier.errors import StorageCorrupted, StorageWriteFailed
 from ranvier.eventstore import KIND_EVENTS, AppendResult, Command, ContextStore, StoreOptions, runway
+from ranvier.eventstore.segments import records_size
 
 PAYLOAD = b"r" * 1000
 
@@ -190,4 +191,13 @@ def test_a_full_disk_stops_the_runway_and_loses_nothing(small_disk: Path) -> Non
     store = ContextStore.open("default", small_disk / "default", StoreOptions(index_cache_kib=1024))
     assert store.last_token() == acknowledged - 1
     assert store.highest_sequence("a") == acknowledged - 1
+    store.close()
+
+
+def test_records_size_leaves_out_the_runway(tmp_path: Path) -> None:
+    store = open_store(tmp_path)
+    fill_past_start(store)
+    path = wait_for_runway(store)
+    assert path.stat().st_size > store.log.end
+    assert records_size(tmp_path) == store.log.end
     store.close()

@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from ranvier.bench.main import Client, CpuMeter, _du, _median_sample, machine_info, make_client
+from ranvier.eventstore.segments import records_size
 
 FAST_RAFT = {
     "axoniq.axonserver.replication.heartbeat-timeout": "100",
@@ -550,7 +551,7 @@ class ClusterBench:
         target_token = last_token(first.grpc_address)
         status = group_status(first)
         commit = status.get("commit", 0)
-        log_bytes = sum(p.stat().st_size for p in (first.data_dir / "default").glob("*.rlog"))
+        log_bytes = records_size(first.data_dir / "default")
         store_bytes = _du(first.data_dir / "default")
         compacted = "snapshot at" in first.log_path.read_text(errors="replace")
         second.start(timeout=60)
@@ -580,7 +581,7 @@ class ClusterBench:
                 + seconds
         except TimeoutError:
             pass
-        new_bytes = sum(p.stat().st_size for p in (second.data_dir / "default").glob("*.rlog"))
+        new_bytes = records_size(second.data_dir / "default")
         leader_log = first.log_path.read_text(errors="replace")
         self.results["catchup"] = {
             "events": target_token + 1, "fill": r, "commit_index": commit, "log_bytes": log_bytes,

@@ -406,6 +406,26 @@ def _list_segments(directory: Path) -> list[Segment]:
     return segments
 
 
+def records_size(directory: Path) -> int:
+    """Bytes of records in a context's segment files, without the zeros written
+    ahead of the last one: the log's length as `SegmentedLog.end` gives it. Read
+    only, safe beside a running node (a record being written may not count yet)."""
+    segments = _list_segments(directory)
+    if not segments:
+        return 0
+    last = segments[-1]
+    fd = os.open(last.path, os.O_RDONLY)
+    try:
+        end = 0
+        for offset, header, _body, problem in _scan(fd, 0, last.size):
+            if problem is not None:
+                break
+            end = offset + header.size
+    finally:
+        os.close(fd)
+    return last.base + end
+
+
 def _cut_runway_of_closed(segments: list[Segment]) -> None:
     """A segment followed by another ends where the next one starts; zeros beyond
     that are runway a crash left before the roll's cut was synced. Cut them."""
