@@ -197,7 +197,7 @@ class SegmentedLog:
             return
         planned = runway.plan(seg.size, max(seg.allocated, seg.size), self.segment_size)
         if planned is not None:
-            self._fill = runway.Fill(seg.path, self._fd(seg), planned[0], planned[1])
+            self._fill = runway.Fill(self._fd(seg), planned[0], planned[1], seg.path.name)
 
     def _settle_fill(self) -> None:
         """Wait for zeros being written; afterwards nobody but the writer touches the files."""
