@@ -8,6 +8,10 @@ and checks the whole stream:
 - a transaction is all or nothing (unacknowledged ones may be there, whole, or not);
 - aggregate sequences are gap-free.
 The seed comes from RANVIER_CRASH_SEED or is random; it is printed on failure.
+
+A second run uses the default segment size with a log past 4 MiB and larger
+events, so zeros are being written ahead of the segment (`eventstore.runway`)
+while the kills land: recovery must tell them from records and torn writes.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import os
 import queue
 import random
 import threading
+import time
 from collections import defaultdict
 from pathlib import Path
 from uuid import uuid4
@@ -26,6 +31,7 @@ from axonclient.protos import event_pb2, event_pb2_grpc
 from axonclient.protos.common_pb2 import SerializedObject
 from axonclient.protos.event_pb2 import Event
 
+from ranvier.eventstore.segments import records_size
 from ranvier.testing.nodes import NodeProcess
 
 CYCLES = int(os.environ.get("RANVIER_CRASH_CYCLES", "20"))
@@ -35,9 +41,13 @@ APPENDERS = 4
 class Appender(threading.Thread):
     """Appends transactions of 1-5 events to its own aggregates until the node dies."""
 
-    def __init__(self, address: str, rng: random.Random, acked: list[list[str]], counter: threading.Semaphore) -> None:
+    def __init__(
+        self, address: str, rng: random.Random, acked: list[list[str]], counter: threading.Semaphore,
+        payload: int = 64,
+    ) -> None:
         super().__init__(daemon=True)
         self.address = address
+        self.payload = payload
         self.rng = rng
         self.acked = acked
         self.counter = counter
@@ -50,7 +60,7 @@ class Appender(threading.Thread):
         try:
             while True:
                 size = self.rng.randint(1, 5)
-                tx = [self._event(agg, seq + i) for i in range(size)]
+                tx = [event(agg, seq + i, self.payload) for i in range(size)]
                 self.attempted.append([e.message_identifier for e in tx])
                 stub.AppendEvent(iter(tx), timeout=10)
                 self.acked.append([e.message_identifier for e in tx])
@@ -63,12 +73,23 @@ class Appender(threading.Thread):
         finally:
             channel.close()
 
-    @staticmethod
-    def _event(agg: str, seq: int) -> Event:
-        return Event(
-            message_identifier=str(uuid4()), aggregate_identifier=agg, aggregate_sequence_number=seq,
-            aggregate_type="Crash", timestamp=1, payload=SerializedObject(type="E", data=os.urandom(64)),
-        )
+
+
+def event(agg: str, seq: int, payload: int) -> Event:
+    return Event(
+        message_identifier=str(uuid4()), aggregate_identifier=agg, aggregate_sequence_number=seq,
+        aggregate_type="Crash", timestamp=1, payload=SerializedObject(type="E", data=os.urandom(payload)),
+    )
+
+
+def prefill(address: str, total_bytes: int, acked: list[list[str]]) -> None:
+    """Acknowledged transactions of 100 events of 1 KB until about `total_bytes` are stored."""
+    with grpc.insecure_channel(address) as channel:
+        stub = event_pb2_grpc.EventStoreStub(channel)
+        for _ in range(-(-total_bytes // (100 * 1024))):
+            tx = [event(agg, i, 1024) for agg in [str(uuid4())] for i in range(100)]
+            stub.AppendEvent(iter(tx), timeout=30)
+            acked.append([e.message_identifier for e in tx])
 
 
 def read_stream(address: str) -> list[tuple[int, Event]]:
@@ -108,19 +129,42 @@ def check(stream: list[tuple[int, Event]], acked: list[list[str]], attempted: li
         assert seqs == list(range(len(seqs))), f"aggregate {agg} has sequence gaps: {seqs[:10]}"
 
 
+def wait_for_runway(directory: Path, timeout: float = 30.0) -> None:
+    """Until zeros have been written past the last record: the kills then land on
+    a segment with a runway, sometimes while more of it is being written."""
+    deadline = time.monotonic() + timeout
+    while True:
+        last = sorted(directory.glob("*.rlog"))[-1]
+        if last.stat().st_size > records_size(directory) - int(last.name[:-5]):
+            return
+        assert time.monotonic() < deadline, "no zeros were written ahead of the segment"
+        time.sleep(0.05)
+
+
 @pytest.mark.slow
-def test_kill_minus_nine_under_concurrent_appends(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "segment_size,payload,prefill_bytes,cycles",
+    [("256KB", 64, 0, CYCLES), ("256MB", 4096, 5 << 20, max(1, CYCLES // 2))],
+    ids=["small-segments", "runway"],
+)
+def test_kill_minus_nine_under_concurrent_appends(
+    tmp_path: Path, segment_size: str, payload: int, prefill_bytes: int, cycles: int
+) -> None:
     seed = int(os.environ.get("RANVIER_CRASH_SEED", random.randrange(1 << 32)))
     rng = random.Random(seed)
-    node = NodeProcess(tmp_path, properties={"axoniq.axonserver.event.segment-size": "256KB"})
+    node = NodeProcess(tmp_path, properties={"axoniq.axonserver.event.segment-size": segment_size})
     acked: list[list[str]] = []
     attempted: list[list[str]] = []
     try:
         node.start()
-        for cycle in range(CYCLES):
+        prefill(node.grpc_address, prefill_bytes, acked)
+        if prefill_bytes:
+            wait_for_runway(node.data_dir / "default")
+        for cycle in range(cycles):
             counter = threading.Semaphore(0)
             appenders = [
-                Appender(node.grpc_address, random.Random(rng.random()), acked, counter) for _ in range(APPENDERS)
+                Appender(node.grpc_address, random.Random(rng.random()), acked, counter, payload)
+                for _ in range(APPENDERS)
             ]
             for appender in appenders:
                 appender.start()
@@ -137,4 +181,4 @@ def test_kill_minus_nine_under_concurrent_appends(tmp_path: Path) -> None:
         raise
     finally:
         node.kill()
-    assert len(acked) > CYCLES
+    assert len(acked) > cycles
