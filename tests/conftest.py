@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import subprocess
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -33,3 +34,26 @@ def fresh_node(tmp_path: Path) -> Iterator[NodeProcess]:
         yield process
     finally:
         process.kill()
+
+
+@pytest.fixture
+def tmpfs(tmp_path: Path) -> Iterator[Callable[[str], Path]]:
+    """Mounts a tmpfs of the given size (e.g. "3m") under the test's folder, so a
+    disk really fills (ENOSPC from the kernel). Needs root; where mounting is not
+    allowed the test is skipped and says why. Unmounted at the end."""
+    mounts: list[Path] = []
+
+    def mount(size: str) -> Path:
+        where = tmp_path / f"disk{len(mounts)}"
+        where.mkdir()
+        done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(where)], capture_output=True)
+        if done.returncode != 0:
+            pytest.skip(f"cannot mount a small tmpfs here: {done.stderr.decode().strip()}")
+        mounts.append(where)
+        return where
+
+    try:
+        yield mount
+    finally:
+        for where in mounts:
+            subprocess.run(["umount", "-l", str(where)], check=False)

@@ -7,9 +7,8 @@ is skipped and says why.
 
 from __future__ import annotations
 
-import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 from uuid import uuid4
 
@@ -20,25 +19,13 @@ from axonclient.client import AxonClient, AxonEvent
 from ranvier.testing.nodes import NodeProcess
 
 
-@pytest.fixture
-def small_disk(tmp_path: Path) -> Iterator[Path]:
-    mount = tmp_path / "disk"
-    mount.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(mount)], capture_output=True)
-    if done.returncode != 0:
-        pytest.skip(f"cannot mount a small tmpfs here: {done.stderr.decode().strip()}")
-    try:
-        yield mount
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], check=False)
-
-
 def event(agg: str, seq: int) -> AxonEvent:
     return AxonEvent(aggregate_identifier=agg, aggregate_sequence_number=seq, aggregate_type="Big",
                      payload_type="Blob", payload_data=b"z" * 20_000)
 
 
-def test_full_disk_refuses_writes_keeps_data_and_recovers(tmp_path: Path, small_disk: Path) -> None:
+def test_full_disk_refuses_writes_keeps_data_and_recovers(tmp_path: Path, tmpfs: Callable[[str], Path]) -> None:
+    small_disk = tmpfs("3m")
     filler = small_disk / "filler"
     filler.write_bytes(b"\0" * 512 * 1024)
     node = NodeProcess(tmp_path, properties={"axoniq.axonserver.event.storage": str(small_disk / "events")})

@@ -5,9 +5,8 @@ corruption; a full disk stops them without harm."""
 from __future__ import annotations
 
 import os
-import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -135,13 +134,19 @@ def test_a_rolled_segment_loses_its_zeros(tmp_path: Path) -> None:
     store.close()
 
 
-def test_zeros_after_a_closed_segment_left_by_a_crash_are_cut(tmp_path: Path) -> None:
-    store = open_store(tmp_path, segment_size=4096)
+def closed_small_segments(path: Path) -> list[Path]:
+    """40 events over several 4 KiB segments (too small for a runway); the files."""
+    store = open_store(path, segment_size=4096)
     for i in range(40):
         commit(store, events_cmd(event("a", i, payload=b"p" * 300)))
     store.close()
-    segments = sorted(tmp_path.glob("*.rlog"))
+    segments = sorted(path.glob("*.rlog"))
     assert len(segments) > 2
+    return segments
+
+
+def test_zeros_after_a_closed_segment_left_by_a_crash_are_cut(tmp_path: Path) -> None:
+    segments = closed_small_segments(tmp_path)
     records = segments[0].stat().st_size
     with open(segments[0], "ab") as f:
         f.write(bytes(10_000))  # the roll's cut never reached the disk
@@ -153,31 +158,15 @@ def test_zeros_after_a_closed_segment_left_by_a_crash_are_cut(tmp_path: Path) ->
 
 
 def test_anything_but_zeros_after_a_closed_segment_is_corruption(tmp_path: Path) -> None:
-    store = open_store(tmp_path, segment_size=4096)
-    for i in range(40):
-        commit(store, events_cmd(event("a", i, payload=b"p" * 300)))
-    store.close()
-    segments = sorted(tmp_path.glob("*.rlog"))
+    segments = closed_small_segments(tmp_path)
     with open(segments[0], "ab") as f:
         f.write(bytes(100) + b"\x01" + bytes(100))
     with pytest.raises(StorageCorrupted, match="does not follow"):
         open_store(tmp_path, segment_size=4096)
 
 
-@pytest.fixture
-def small_disk(tmp_path: Path) -> Iterator[Path]:
-    mount = tmp_path / "disk"
-    mount.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", str(mount)], capture_output=True)
-    if done.returncode != 0:
-        pytest.skip(f"cannot mount a small tmpfs here: {done.stderr.decode().strip()}")
-    try:
-        yield mount
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], check=False)
-
-
-def test_a_full_disk_stops_the_runway_and_loses_nothing(small_disk: Path) -> None:
+def test_a_full_disk_stops_the_runway_and_loses_nothing(tmpfs: Callable[[str], Path]) -> None:
+    small_disk = tmpfs("8m")
     store = ContextStore.open("default", small_disk / "default", StoreOptions(index_cache_kib=1024))
     acknowledged = 0
     with pytest.raises(StorageWriteFailed, match="disk is full"):
