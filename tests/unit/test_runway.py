@@ -120,7 +120,7 @@ def test_a_bit_flip_before_the_runway_is_reported(tmp_path: Path) -> None:
 
 
 def test_a_rolled_segment_loses_its_zeros(tmp_path: Path) -> None:
-    size = runway.START + (1 << 20)
+    size = runway.START + runway.MARGIN + (2 << 20)
     store = open_store(tmp_path, segment_size=size)
     count = fill_past_start(store)
     first = wait_for_runway(store)
@@ -190,3 +190,17 @@ def test_records_size_leaves_out_the_runway(tmp_path: Path) -> None:
     assert path.stat().st_size > store.log.end
     assert records_size(tmp_path) == store.log.end
     store.close()
+
+
+def test_a_fill_is_planned_ahead_of_the_writer_and_inside_the_segment() -> None:
+    mib = 1 << 20
+    capacity = 256 * mib
+    assert runway.plan(runway.START - 1, 0, capacity) is None  # too small for a runway
+    assert runway.plan(10 * mib, 10 * mib + runway.CHUNK, capacity) is None  # runway long enough
+    start, end = runway.plan(10 * mib, 10 * mib, capacity) or (0, 0)
+    assert start >= 10 * mib + runway.MARGIN and end - start == runway.CHUNK
+    start, end = runway.plan(10 * mib, 13 * mib, capacity) or (0, 0)
+    assert start == 13 * mib  # continues the zeros already there
+    start, end = runway.plan(capacity - 3 * mib, capacity - 3 * mib, capacity) or (0, 0)
+    assert end == capacity  # never past the segment's size
+    assert runway.plan(capacity - mib, capacity - mib, capacity) is None

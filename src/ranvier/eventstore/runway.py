@@ -38,6 +38,9 @@ log = logging.getLogger(__name__)
 
 START = 4 << 20  # a segment smaller than this gets no runway
 CHUNK = 16 << 20  # zeros written per fill
+# A fill starts at least this far past the last record: the writer waits for a
+# fill whose range it reaches (on the event loop), so it must not reach it soon.
+MARGIN = 2 << 20
 _ZEROS = bytes(1 << 20)  # written 1 MiB at a time: a larger buffer falls out of cache and is slower
 
 
@@ -46,7 +49,7 @@ def plan(size: int, allocated: int, capacity: int) -> tuple[int, int] | None:
     records in a file of `allocated` bytes, or None when none is due."""
     if size < START or allocated - size >= CHUNK // 2:
         return None
-    start = max(size, allocated)
+    start = max(size + MARGIN, allocated)  # below it: records, or a hole a record will fill
     end = min(start + CHUNK, capacity)
     return (start, end) if end > start else None
 
