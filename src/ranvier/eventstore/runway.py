@@ -5,11 +5,12 @@ A write past a file's end changes its size, and fdatasync must then commit that
 metadata too (on ext4 a journal commit) besides the data. Here an fdatasync of a
 28 KB append cost ~160 us at the end of a file and ~100 us into bytes already
 written and synced; `fallocate` alone does not help, because its extents are
-marked unwritten and converting them on the first write is metadata again. In a
-node pinned to one CPU, appends at 1 / 16 / 64 clients x 100 events went from
-73 / 76 / 81 % to 79 / 80 / 88 % of the bare ceiling with segments zeroed ahead
-(docs/BENCHMARKS.md). Axon Server preallocates its segment files for the same
-reason.
+marked unwritten and converting them on the first write is metadata again. In
+the node (pinned to one CPU, 16 clients x 100 events) the fdatasync per batch went
+from ~850 to ~660 us, and a lone client's appends of 100 events gained 2-4 points
+of the bare ceiling in every round of the A/B runs; with 16 and 64 clients the
+difference was inside the noise (docs/BENCHMARKS.md). Axon Server preallocates
+its segment files too.
 
 So once a segment holds `START` bytes, a helper thread keeps up to `CHUNK` bytes of
 zeros written and synced ahead of the writer (never past the segment's capacity).
@@ -30,11 +31,8 @@ Invariants the log relies on:
 
 from __future__ import annotations
 
-import logging
 import os
 import threading
-
-log = logging.getLogger(__name__)
 
 START = 4 << 20  # a segment smaller than this gets no runway
 CHUNK = 16 << 20  # zeros written per fill

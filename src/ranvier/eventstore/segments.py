@@ -183,16 +183,10 @@ class SegmentedLog:
 
     def _extend_runway(self, seg: Segment) -> None:
         """Start writing zeros ahead of the last segment when its runway runs short."""
-        fill = self._fill
-        if fill is not None:
-            if fill.running:
+        if self._fill is not None:
+            if self._fill.running:
                 return
-            self._fill = None
-            if fill.error is not None:
-                self._fill_failed = True  # no more fills on this log: the disk is likely full
-                log.warning("%s: stopped writing ahead of %s: %s", self.directory, seg.path.name, fill.error)
-                return
-            seg.allocated = max(seg.allocated, fill.end)
+            self._settle_fill()
         if self._fill_failed:
             return
         planned = runway.plan(seg.size, max(seg.allocated, seg.size), self.segment_size)
@@ -200,13 +194,18 @@ class SegmentedLog:
             self._fill = runway.Fill(self._fd(seg), planned[0], planned[1], seg.path.name)
 
     def _settle_fill(self) -> None:
-        """Wait for zeros being written; afterwards nobody but the writer touches the files."""
-        if self._fill is not None:
-            self._fill.wait()
-            if self._fill.error is None:
-                seg = self._segments[-1]
-                seg.allocated = max(seg.allocated, self._fill.end)
-            self._fill = None
+        """Wait for zeros being written and take note of them; afterwards nobody but
+        the writer touches the files."""
+        fill, self._fill = self._fill, None
+        if fill is None:
+            return
+        fill.wait()
+        seg = self._segments[-1]
+        if fill.error is None:
+            seg.allocated = max(seg.allocated, fill.end)
+        else:
+            self._fill_failed = True  # no more fills on this segment: the disk is likely full
+            log.warning("%s: stopped writing zeros ahead of %s: %s", self.directory, seg.path.name, fill.error)
 
     def _undo_partial_write(self, seg: Segment, exc: OSError) -> None:
         self._settle_fill()
