@@ -117,8 +117,8 @@ class SegmentedLog:
             if seg.end <= start and seg is not last:
                 continue
             offset = max(0, start - seg.base)
-            good_end = self._validate_segment(seg, offset, is_last=seg is last)
-            if good_end < seg.size and seg is last and runway.all_zero(self._fd(seg), good_end, seg.size):
+            good_end, zeros_after = self._validate_segment(seg, offset, is_last=seg is last)
+            if zeros_after:
                 seg.allocated, seg.size = seg.size, good_end  # zeros written ahead: keep them
             elif good_end < seg.size:
                 cut = seg.size - good_end
@@ -131,20 +131,23 @@ class SegmentedLog:
         recovery.end = self._segments[-1].end
         return recovery
 
-    def _validate_segment(self, seg: Segment, offset: int, is_last: bool) -> int:
-        """Check records from `offset`; returns the end of the last good record."""
+    def _validate_segment(self, seg: Segment, offset: int, is_last: bool) -> tuple[int, bool]:
+        """Check records from `offset`; returns the end of the last good record and
+        whether only zeros written ahead follow it (then nothing is to be cut)."""
         fd = self._fd(seg)
         for _pos, _header, _body, problem in _scan(fd, offset, seg.size):
             if problem is None:
                 continue
             bad_at = _pos
+            if is_last and runway.all_zero(fd, bad_at, seg.size):
+                return bad_at, True
             if is_last and not _valid_record_after(fd, bad_at + 1, seg.size):
-                return bad_at
+                return bad_at, False
             raise StorageCorrupted(
                 f"segment {seg.path} is corrupt at offset {bad_at} ({problem}); "
                 "refusing to serve this context rather than drop data"
             )
-        return seg.size
+        return seg.size, False
 
     # -- writing -------------------------------------------------------------------
 
