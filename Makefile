@@ -9,8 +9,8 @@ SEEDS ?= 2000
 
 install: $(STAMP)
 
-# setup.py builds the optional C extension; a changed .c file rebuilds it.
-$(STAMP): pyproject.toml setup.py src/ranvier/eventstore/_native.c
+# setup.py builds the optional C extensions; a changed .c file rebuilds them.
+$(STAMP): pyproject.toml setup.py src/ranvier/eventstore/_native.c src/ranvier/eventstore/_syncer.c
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[test]'

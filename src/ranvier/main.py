@@ -61,10 +61,13 @@ def _server(argv: list[str]) -> int:
         loop_name, _factory = event_loop.loop_factory()
         event_loop.helper_thread_policy()
         store_code = native.describe(native.load())
+        sync_code = native.describe(native.load(name="_syncer"))
     except (event_loop.EventLoopChoiceError, native.NativeChoiceError) as exc:
         print(f"ranvier: configuration error: {exc}", file=sys.stderr)
         return 78
-    logging.getLogger("ranvier").info("event loop: %s; per-event store work in %s", loop_name, store_code)
+    logging.getLogger("ranvier").info(
+        "event loop: %s; per-event store work in %s; fsync thread in %s", loop_name, store_code, sync_code
+    )
     try:
         event_loop.run(Node(settings).run_until_signalled())
     except OSError as exc:

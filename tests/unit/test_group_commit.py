@@ -70,3 +70,40 @@ def test_a_held_batch_goes_as_soon_as_nothing_more_is_arriving(tmp_path: Path) -
         await service.close()
 
     asyncio.run(scenario())
+
+
+async def _until(condition, timeout_s: float = 30.0) -> None:  # type: ignore[no-untyped-def]
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while not condition():
+        assert asyncio.get_running_loop().time() < deadline, "condition not met in time"
+        await asyncio.sleep(0.01)
+
+
+def test_records_reach_the_index_within_the_interval_without_more_commits(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        store = ContextStore.open("default", tmp_path, StoreOptions(), asyncio.get_running_loop().call_soon_threadsafe)
+        committer = LocalCommitter(store, commit_window_s=0.0, index_interval_s=0.2)
+        service = ContextEventStore(store, committer, 1 << 20)
+        await service.append_events([event()])  # the first hand-off goes at once
+        await service.append_events([event()])  # this one waits for the interval's end
+        assert store.unindexed >= 1
+        await _until(lambda: store.unindexed == 0)  # no further commit needed
+        assert store.index.tx_at(1, store.log.end) is not None  # the database has the second record
+        await service.close()
+
+    asyncio.run(scenario())
+
+
+def test_a_writer_over_the_unindexed_limit_hands_over_what_waits(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        options = StoreOptions(max_unindexed=2)
+        store = ContextStore.open("default", tmp_path, options, asyncio.get_running_loop().call_soon_threadsafe)
+        # An interval no test outlives: only the limit can make the committer hand over.
+        committer = LocalCommitter(store, commit_window_s=0.0, index_interval_s=3600.0)
+        service = ContextEventStore(store, committer, 1 << 20)
+        for _ in range(8):
+            await asyncio.wait_for(service.append_events([event()]), 30)
+        assert store.unindexed <= 3
+        await service.close()
+
+    asyncio.run(scenario())

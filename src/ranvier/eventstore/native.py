@@ -4,6 +4,8 @@
 body in C; `codec.py` and `records.py` keep the same work in Python, as the
 reference the tests compare the C code with and as the fallback where the
 extension was not built (no C compiler when the package was installed).
+`_syncer.c` runs the committer's fsyncs on a thread without the GIL; without it
+they run in asyncio's worker thread (`syncer.py`).
 
 `RANVIER_NATIVE` chooses: `auto` (the default) uses the extension when it is
 there, `python` never does, `native` insists (start-up fails without it).
@@ -11,6 +13,7 @@ there, `python` never does, `native` insists (start-up fails without it).
 
 from __future__ import annotations
 
+import importlib
 import os
 from collections.abc import Mapping
 from types import ModuleType
@@ -29,13 +32,14 @@ def mode(environ: Mapping[str, str] = os.environ) -> str:
     return value
 
 
-def load(environ: Mapping[str, str] = os.environ) -> ModuleType | None:
-    """The extension module, or None for the Python implementation."""
+def load(environ: Mapping[str, str] = os.environ, name: str = "_native") -> ModuleType | None:
+    """The extension module `name` (`_native` or `_syncer`), or None for the
+    Python implementation."""
     chosen = mode(environ)
     if chosen == "python":
         return None
     try:
-        from . import _native
+        module = importlib.import_module(f"{__package__}.{name}")
     except ImportError as exc:
         if chosen == "native":
             raise NativeChoiceError(
@@ -43,7 +47,7 @@ def load(environ: Mapping[str, str] = os.environ) -> ModuleType | None:
                 "reinstall with a C compiler, or use auto"
             ) from exc
         return None
-    return _native
+    return module
 
 
 def describe(module: ModuleType | None) -> str:

@@ -246,16 +246,29 @@ class SegmentedLog:
         log marks itself failed and refuses further writes: fail-stop, then recover
         from the files on restart.
         """
-        dirty, self._unsynced = self._unsynced, set()
-        dir_dirty, self._dir_dirty = self._dir_dirty, False
+        fds, dir_dirty = self.take_sync_targets()
         try:
-            for i in sorted(dirty):
-                os.fdatasync(self._fd(self._segments[i]))
+            for fd in fds:
+                os.fdatasync(fd)
             if dir_dirty:
                 _fsync_dir(self.directory)
         except OSError as exc:
-            self.failed = f"fsync failed: {exc}"
-            raise StorageWriteFailed(f"could not make the event log durable: {exc}") from exc
+            raise self.sync_failed(exc) from exc
+
+    def take_sync_targets(self) -> tuple[list[int], bool]:
+        """What `sync` must make durable now: the fds of the segments written
+        since the last sync, in order, and whether the directory changed (a
+        segment was created). Taking them clears them: the caller syncs them,
+        or calls `sync_failed`. The fds stay open as long as the log is."""
+        dirty, self._unsynced = self._unsynced, set()
+        dir_dirty, self._dir_dirty = self._dir_dirty, False
+        return [self._fd(self._segments[i]) for i in sorted(dirty)], dir_dirty
+
+    def sync_failed(self, exc: OSError) -> StorageWriteFailed:
+        """Record a failed fsync of the taken targets (the log refuses writes from
+        now on) and return the error to raise."""
+        self.failed = f"fsync failed: {exc}"
+        return StorageWriteFailed(f"could not make the event log durable: {exc}")
 
     def sync_all(self) -> None:
         """fsync the last segment and the directory: after recovery, whatever a

@@ -272,6 +272,15 @@ class ContextStore:
         """fsync everything applied so far. Blocking: run it in a worker thread."""
         self.log.sync()
 
+    def take_sync_targets(self) -> tuple[list[int], bool]:
+        """`sync` in two halves, for a caller that fsyncs elsewhere (the
+        committer's `Syncer`): the fds and whether the directory needs an fsync;
+        on failure the caller raises `sync_failed(exc)`."""
+        return self.log.take_sync_targets()
+
+    def sync_failed(self, exc: OSError) -> StorageWriteFailed:
+        return self.log.sync_failed(exc)
+
     def publish(self) -> None:
         """Make every applied record visible to readers and wake those waiting."""
         self.visible_end = self.log.end

@@ -1,0 +1,157 @@
+"""The committer's fsyncs on a C thread (`_syncer.c`) and the asyncio wrapper around
+it (`eventstore.syncer`): requests run, failures come back as the errno of the real
+failing call, one request at a time, and a failed fsync stops the store."""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import os
+import select
+from pathlib import Path
+
+import pytest
+
+from ranvier.errors import StorageUnavailable, StorageWriteFailed
+from ranvier.eventstore import ContextStore, StoreOptions
+from ranvier.eventstore.records import KIND_EVENTS, Command
+from ranvier.eventstore.syncer import Syncer, load
+
+from axonclient.protos.common_pb2 import SerializedObject
+from axonclient.protos.event_pb2 import Event
+
+_syncer = pytest.importorskip("ranvier.eventstore._syncer")
+
+
+def event() -> bytes:
+    return Event(message_identifier="m", payload=SerializedObject(type="T", data=b"x")).SerializeToString()
+
+
+def _collect(syncer: object) -> int:
+    """Wait (bounded) until the eventfd is readable, then take the result."""
+    readable, _, _ = select.select([syncer.fileno()], [], [], 30)  # type: ignore[attr-defined]
+    assert readable, "the sync thread did not report within 30 s"
+    result = syncer.result()  # type: ignore[attr-defined]
+    assert result is not None
+    return int(result)
+
+
+def test_a_request_runs_and_is_reported_through_the_eventfd(tmp_path: Path) -> None:
+    syncer = _syncer.Syncer()
+    fd = os.open(tmp_path / "f", os.O_RDWR | os.O_CREAT)
+    dir_fd = os.open(tmp_path, os.O_RDONLY)
+    try:
+        for _ in range(3):  # collecting a result allows the next request
+            os.write(fd, b"x" * 4096)
+            syncer.submit([fd], [dir_fd])
+            assert _collect(syncer) == 0
+        assert syncer.result() is None  # nothing more to collect
+    finally:
+        syncer.close()
+        os.close(fd)
+        os.close(dir_fd)
+
+
+def test_a_failed_call_reports_its_errno_and_stops_the_request(tmp_path: Path) -> None:
+    syncer = _syncer.Syncer()
+    read_end, write_end = os.pipe()  # fdatasync on a pipe fails with EINVAL
+    fd = os.open(tmp_path / "f", os.O_RDWR | os.O_CREAT)
+    try:
+        syncer.submit([read_end, fd], [])
+        assert _collect(syncer) == errno.EINVAL
+        closed = os.dup(fd)
+        os.close(closed)
+        syncer.submit([], [closed])
+        assert _collect(syncer) == errno.EBADF
+    finally:
+        syncer.close()
+        for f in (read_end, write_end, fd):
+            os.close(f)
+
+
+def test_one_request_at_a_time_and_bad_arguments(tmp_path: Path) -> None:
+    syncer = _syncer.Syncer()
+    fd = os.open(tmp_path / "f", os.O_RDWR | os.O_CREAT)
+    try:
+        syncer.submit([fd], [])
+        with pytest.raises(RuntimeError, match="already in progress"):
+            syncer.submit([fd], [])  # not collected yet, whether or not it finished
+        assert _collect(syncer) == 0
+        with pytest.raises(ValueError):
+            syncer.submit([-1], [])
+        with pytest.raises(ValueError, match="at most"):
+            syncer.submit([fd] * 65, [])
+        with pytest.raises(TypeError):
+            syncer.submit(["3"], [])
+    finally:
+        syncer.close()
+        syncer.close()  # idempotent
+        os.close(fd)
+    with pytest.raises(ValueError, match="closed"):
+        syncer.submit([fd], [])
+
+
+def _store(path: Path, segment_size: int = 1 << 20) -> ContextStore:
+    options = StoreOptions(segment_size=segment_size)
+    return ContextStore.open("default", path, options, asyncio.get_running_loop().call_soon_threadsafe)
+
+
+@pytest.mark.parametrize("native", [True, False], ids=["c-thread", "worker-thread"])
+def test_the_wrapper_syncs_what_the_store_took(tmp_path: Path, native: bool) -> None:
+    async def scenario() -> None:
+        store = _store(tmp_path, segment_size=4096)  # every append below starts a segment
+        syncer = Syncer(load() if native else None)
+        assert syncer.native is native
+        big = Event(message_identifier="m", payload=SerializedObject(type="T", data=b"x" * 3000)).SerializeToString()
+        fds = []
+        for index in range(1, 5):
+            segments = len(store.log.segments)
+            store.apply(index, Command(KIND_EVENTS, (big,)))
+            assert index == 1 or len(store.log.segments) == segments + 1  # a new file: the directory is synced
+            await syncer.sync(store)
+            assert store.take_sync_targets() == ([], False)  # nothing left dirty
+            store.flush_index()
+            fds.append(len(os.listdir("/proc/self/fd")) - len(store.log.segments))
+        await syncer.sync(store)  # nothing to do is fine too
+        assert fds[2:] == fds[1:2] * 2  # no fd left behind by the directory fsyncs
+        syncer.close()
+        store.close()
+
+    asyncio.run(scenario())
+
+
+def test_a_failed_fsync_stops_the_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    async def scenario() -> None:
+        store = _store(tmp_path)
+        syncer = Syncer(load())
+        store.apply(1, Command(KIND_EVENTS, (event(),)))
+        read_end, write_end = os.pipe()
+        # Fault injection: the log hands over a descriptor whose fdatasync really fails.
+        monkeypatch.setattr(store.log, "take_sync_targets", lambda: ([read_end], False))
+        with pytest.raises(StorageWriteFailed, match="Invalid argument"):
+            await syncer.sync(store)
+        with pytest.raises((StorageUnavailable, StorageWriteFailed)):
+            store.apply(2, Command(KIND_EVENTS, (event(),)))
+        syncer.close()
+        os.close(read_end)
+        os.close(write_end)
+        monkeypatch.undo()
+        store.close()
+
+    asyncio.run(scenario())
+
+
+def test_closing_while_a_request_runs_lets_it_finish(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        store = _store(tmp_path)
+        syncer = Syncer(load())
+        store.apply(1, Command(KIND_EVENTS, (event(),)))
+        task = asyncio.ensure_future(syncer.sync(store))
+        await asyncio.sleep(0)  # submitted
+        syncer.close()  # joins the thread once the request is done, and reports it
+        await asyncio.wait_for(task, 30)  # completed, not failed
+        assert store.take_sync_targets() == ([], False)
+        store.apply(2, Command(KIND_EVENTS, (event(),)))  # the store still takes writes
+        store.close()
+
+    asyncio.run(scenario())
