@@ -18,15 +18,18 @@ to that much latency. A lone writer never waits, and neither does a batch once
 nothing more is on its way (16 clients sending one event each are committed
 together as soon as the last one has arrived).
 
-The window is 4 ms. It was 10 ms while each fsync cost the loop thread ~300 us in
-GIL hand-offs (a Python worker thread, an index hand-off per batch); with the
-fsync on a C thread (`syncer.py`) and the index handed over at most every 50 ms
-(`_index_soon`), a shorter hold keeps the loop busier: at 16 clients x 100
-events the loop idled ~15 % of the time while batches waited out 10 ms. With no
-window at all, 1-event transactions at 16-64 clients paid an fsync for every one
-or two of them. (A/B on 2 shared vCPUs, medians of 3 rounds, % of the bare
-server: 16 / 64 x 100 and 16 / 64 x 1: before 66 / 69 / 73 / 88, 4 ms
-77 / 72 / 83 / 89, 2 ms 76 / 69 / 78 / 82, none 73 / 69 / 66 / 69.)
+The window stays 10 ms. The fsync runs on a C thread (`syncer.py`) and applied
+records go to the index thread at most every 50 ms (`_index_soon`): both were GIL
+hand-offs that cost the loop thread ~300 us per batch, so with no window at all
+the node now keeps up far better than it did (16 x 100 on 2 shared vCPUs, separate runs: 73-78 %
+of the bare server against 58-63 %). Shorter windows were measured and not
+taken: with none, 1-event transactions at 16-64 clients paid an fsync for every
+one or two of them (66-69 % against 86-98 %); 4 ms against 10 ms, five
+alternating rounds each: unpinned 90 / 74 / 67 vs 89 / 69 / 69 % and
+69 / 71 vs 71 / 73 % (1 / 16 / 64 x 100, then 16 / 64 x 100), pinned
+72 / 78 / 75 vs 74 / 79 / 81 % and 73 / 75 / 74 vs 74 / 75 / 85 %: no
+consistent difference except 64 x 100 on a CPU of its own, where fewer
+fsyncs won every time.
 
 Failure handling:
 - a rejected transaction (bad sequence) fails alone; the rest of the batch goes on;
@@ -59,7 +62,7 @@ class LocalCommitter:
         self,
         store: ContextStore,
         max_batch_bytes: int = 8 * 1024 * 1024,
-        commit_window_s: float = 0.004,
+        commit_window_s: float = 0.01,
         index_interval_s: float = 0.05,
     ) -> None:
         self.store = store
