@@ -109,7 +109,7 @@ def test_the_wrapper_syncs_what_the_store_took(tmp_path: Path, native: bool) -> 
             store.apply(index, Command(KIND_EVENTS, (big,)))
             assert index == 1 or len(store.log.segments) == segments + 1  # a new file: the directory is synced
             await syncer.sync(store)
-            assert store.take_sync_targets() == ([], False)  # nothing left dirty
+            assert store.take_sync_targets() == ([], None)  # nothing left dirty
             store.flush_index()
             fds.append(len(os.listdir("/proc/self/fd")) - len(store.log.segments))
         await syncer.sync(store)  # nothing to do is fine too
@@ -127,7 +127,7 @@ def test_a_failed_fsync_stops_the_store(tmp_path: Path, monkeypatch: pytest.Monk
         store.apply(1, Command(KIND_EVENTS, (event(),)))
         read_end, write_end = os.pipe()
         # Fault injection: the log hands over a descriptor whose fdatasync really fails.
-        monkeypatch.setattr(store.log, "take_sync_targets", lambda: ([read_end], False))
+        monkeypatch.setattr(store.log, "take_sync_targets", lambda: ([read_end], None))
         with pytest.raises(StorageWriteFailed, match="Invalid argument"):
             await syncer.sync(store)
         with pytest.raises((StorageUnavailable, StorageWriteFailed)):
@@ -150,7 +150,7 @@ def test_closing_while_a_request_runs_lets_it_finish(tmp_path: Path) -> None:
         await asyncio.sleep(0)  # submitted
         syncer.close()  # joins the thread once the request is done, and reports it
         await asyncio.wait_for(task, 30)  # completed, not failed
-        assert store.take_sync_targets() == ([], False)
+        assert store.take_sync_targets() == ([], None)
         store.apply(2, Command(KIND_EVENTS, (event(),)))  # the store still takes writes
         store.close()
 

@@ -246,23 +246,24 @@ class SegmentedLog:
         log marks itself failed and refuses further writes: fail-stop, then recover
         from the files on restart.
         """
-        fds, dir_dirty = self.take_sync_targets()
+        fds, directory = self.take_sync_targets()
         try:
             for fd in fds:
                 os.fdatasync(fd)
-            if dir_dirty:
-                _fsync_dir(self.directory)
+            if directory is not None:
+                _fsync_dir(directory)
         except OSError as exc:
             raise self.sync_failed(exc) from exc
 
-    def take_sync_targets(self) -> tuple[list[int], bool]:
+    def take_sync_targets(self) -> tuple[list[int], Path | None]:
         """What `sync` must make durable now: the fds of the segments written
-        since the last sync, in order, and whether the directory changed (a
-        segment was created). Taking them clears them: the caller syncs them,
-        or calls `sync_failed`. The fds stay open as long as the log is."""
+        since the last sync, in order, and the directory when it changed (a
+        segment was created), else None. Taking them clears them: the caller
+        syncs them, or calls `sync_failed`. The fds stay open as long as the
+        log is."""
         dirty, self._unsynced = self._unsynced, set()
         dir_dirty, self._dir_dirty = self._dir_dirty, False
-        return [self._fd(self._segments[i]) for i in sorted(dirty)], dir_dirty
+        return [self._fd(self._segments[i]) for i in sorted(dirty)], self.directory if dir_dirty else None
 
     def sync_failed(self, exc: OSError) -> StorageWriteFailed:
         """Record a failed fsync of the taken targets (the log refuses writes from

@@ -272,10 +272,10 @@ class ContextStore:
         """fsync everything applied so far. Blocking: run it in a worker thread."""
         self.log.sync()
 
-    def take_sync_targets(self) -> tuple[list[int], bool]:
+    def take_sync_targets(self) -> tuple[list[int], Path | None]:
         """`sync` in two halves, for a caller that fsyncs elsewhere (the
-        committer's `Syncer`): the fds and whether the directory needs an fsync;
-        on failure the caller raises `sync_failed(exc)`."""
+        committer's `Syncer`): the fds to fdatasync and the directory to fsync
+        (None when unchanged); on failure the caller raises `sync_failed(exc)`."""
         return self.log.take_sync_targets()
 
     def sync_failed(self, exc: OSError) -> StorageWriteFailed:

@@ -54,11 +54,11 @@ class Syncer:
         if self._c is None:
             await asyncio.to_thread(store.sync)
             return
-        fds, dir_dirty = store.take_sync_targets()
-        if not fds and not dir_dirty:
+        fds, directory = store.take_sync_targets()
+        if not fds and directory is None:
             return
         try:
-            error = await self._run(fds, store.log.directory if dir_dirty else None)
+            error = await self._run(fds, directory)
         except OSError as exc:  # the directory could not even be opened
             raise store.sync_failed(exc) from exc
         if error:
