@@ -46,6 +46,8 @@ def test_a_request_runs_and_is_reported_through_the_eventfd(tmp_path: Path) -> N
             syncer.submit([fd], [dir_fd])
             assert _collect(syncer) == 0
         assert syncer.result() is None  # nothing more to collect
+        names = [(Path("/proc/self/task") / t / "comm").read_text().strip() for t in os.listdir("/proc/self/task")]
+        assert "ranvier-fsync" in names  # named for top -H (it set its name before the first request)
     finally:
         syncer.close()
         os.close(fd)

@@ -65,6 +65,7 @@ static void *run(void *arg)
 {
     Syncer *self = arg;
     int fds[MAX_FDS];
+    pthread_setname_np(pthread_self(), "ranvier-fsync"); /* for top -H; at most 15 chars */
     pthread_mutex_lock(&self->mu);
     for (;;) {
         while (!self->stop && self->state != QUEUED)

@@ -21,8 +21,9 @@ together as soon as the last one has arrived).
 The window stays 10 ms. The fsync runs on a C thread (`syncer.py`) and applied
 records go to the index thread at most every 50 ms (`_index_soon`): both were GIL
 hand-offs that cost the loop thread ~300 us per batch, so with no window at all
-the node now keeps up far better than it did (16 x 100 on 2 shared vCPUs, separate runs: 73-78 %
-of the bare server against 58-63 %). Shorter windows were measured and not
+the node now keeps up far better than it did (16 x 100 on 2 shared vCPUs,
+separate runs: 73-78 % of the bare server against 58-63 %). Shorter windows
+were measured and not
 taken: with none, 1-event transactions at 16-64 clients paid an fsync for every
 one or two of them (66-69 % against 86-98 %); 4 ms against 10 ms, five
 alternating rounds each: unpinned 90 / 74 / 67 vs 89 / 69 / 69 % and
