@@ -43,7 +43,7 @@ def load(environ: Mapping[str, str] = os.environ, name: str = "_native") -> Modu
     except ImportError as exc:
         if chosen == "native":
             raise NativeChoiceError(
-                f"RANVIER_NATIVE=native but the C extension is not built ({exc}); "
+                f"RANVIER_NATIVE=native but the C extension {name} is not built ({exc}); "
                 "reinstall with a C compiler, or use auto"
             ) from exc
         return None

@@ -101,16 +101,12 @@ class Syncer:
             self._dir_fd = -1
 
     def close(self) -> None:
-        """Stop the thread; a request in flight finishes first (its fds stay open
-        until then: close the store after this)."""
+        """Stop the thread; a request in flight finishes first and is reported
+        here (its fds stay open until then: close the store after this)."""
         if self._c is None:
             return
         self._loop.remove_reader(self._c.fileno())
-        self._c.close()
+        self._c.close()  # joins the thread, which runs a queued request before it stops
         error = self._c.result()
         if error is not None:
             self._finish(error)
-        future, self._future = self._future, None
-        self._release_dir()
-        if future is not None and not future.done():
-            future.cancel()
