@@ -45,7 +45,7 @@ from typing import Any
 
 from ranvier import event_loop
 from ranvier.eventstore import native
-from ranvier.bench.placement import Placement, parse_pin, pin_process, pinned_start
+from ranvier.bench.placement import Placement, parse_pin, pinned_start
 
 REPO = Path(__file__).resolve().parents[3]
 LOADGEN_SRC = REPO / "bench" / "loadgen"
@@ -261,11 +261,12 @@ class CpuMeter:
 class RawServer:
     """bench/raw_server.py in a child process, stopped by its PID."""
 
-    def __init__(self) -> None:
+    def __init__(self, cpus: frozenset[int] | None = None) -> None:
         if not RAW_SERVER.exists():
             raise FileNotFoundError(f"{RAW_SERVER} is missing (run from a source checkout)")
         self.proc = subprocess.Popen([sys.executable, str(RAW_SERVER), "--port", "0"],
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                     preexec_fn=pinned_start(cpus))
         assert self.proc.stdout is not None
         line = self.proc.stdout.readline().split()
         if len(line) != 2 or line[0] != "READY":
@@ -382,10 +383,13 @@ def run(args: argparse.Namespace, log: Callable[[str], None]) -> Results:
     # Both servers run side by side (the idle one costs nothing) and every
     # workload is measured right after its ceiling, so background load on a
     # shared machine hits both sides of a ratio alike.
-    raw = RawServer()
+    # Pinned servers start pinned (as under `taskset`): a node sizes some choices
+    # by the CPUs it may use when it starts (see LocalCommitter.batch_worth_bytes).
+    server_cpus = args.placement.server if args.placement is not None else None
+    raw = RawServer(server_cpus)
     workdir = Path(tempfile.mkdtemp(prefix="ranvier-bench-"))
     results.meta["disk"] = disk_info(workdir, log)
-    node = NodeProcess(workdir, name="bench")
+    node = NodeProcess(workdir, name="bench", cpus=server_cpus)
     try:
         node.start(timeout=60)
         pid = node.process.pid  # type: ignore[union-attr]
@@ -399,8 +403,6 @@ def run(args: argparse.Namespace, log: Callable[[str], None]) -> Results:
 
         log(f"node started (pid {pid}) at {addr}, data in {node.data_dir}; bare server at {raw.addr}")
         if args.placement is not None:
-            pin_process(pid, args.placement.server)
-            pin_process(raw.proc.pid, args.placement.server)
             results.meta["placement"] = args.placement.describe()
             log(f"pinned: {args.placement.describe()}")
 

@@ -67,8 +67,10 @@ class NodeProcess:
         properties: dict[str, str] | None = None,
         env: dict[str, str] | None = None,
         standalone: bool = True,
+        cpus: frozenset[int] | None = None,
     ) -> None:
         self.workdir = workdir
+        self.cpus = cpus  # started on these CPUs only, as `taskset` would
         self.name = name
         self.grpc_port = free_port()
         self.http_port = free_port()
@@ -105,8 +107,10 @@ class NodeProcess:
         env = dict(os.environ if self.env is None else self.env)
         env.setdefault("PYTHONUNBUFFERED", "1")
         log = open(self.log_path, "ab")
+        cpus = self.cpus
         self.process = subprocess.Popen(
-            args, cwd=self.workdir / self.name, stdout=log, stderr=subprocess.STDOUT, env=env
+            args, cwd=self.workdir / self.name, stdout=log, stderr=subprocess.STDOUT, env=env,
+            preexec_fn=(lambda: os.sched_setaffinity(0, cpus)) if cpus is not None else None,
         )
         log.close()
         if wait:
