@@ -56,6 +56,7 @@ def _server(argv: list[str]) -> int:
         print(f"ranvier: configuration error: {exc}", file=sys.stderr)
         return 78  # EX_CONFIG
     from ranvier.eventstore import native
+    from ranvier.eventstore.committer import default_batch_worth_bytes
 
     try:
         loop_name, _factory = event_loop.loop_factory()
@@ -65,8 +66,11 @@ def _server(argv: list[str]) -> int:
     except (event_loop.EventLoopChoiceError, native.NativeChoiceError) as exc:
         print(f"ranvier: configuration error: {exc}", file=sys.stderr)
         return 78
+    worth = default_batch_worth_bytes()
     logging.getLogger("ranvier").info(
-        "event loop: %s; per-event store work in %s; fsync thread in %s", loop_name, store_code, sync_code
+        "event loop: %s; per-event store work in %s; fsync thread in %s; group commit: %s",
+        loop_name, store_code, sync_code,
+        f"a batch goes once {worth // 1024} KiB wait" if worth else "batches held for the whole window (one CPU)",
     )
     try:
         event_loop.run(Node(settings).run_until_signalled())

@@ -4,21 +4,25 @@ other clients are still sending theirs; a lone writer never waits."""
 from __future__ import annotations
 
 import asyncio
+import os
 from pathlib import Path
 
 from axonclient.protos.common_pb2 import SerializedObject
 from axonclient.protos.event_pb2 import Event
 
 from ranvier.eventstore import ContextEventStore, ContextStore, LocalCommitter, StoreOptions
+from ranvier.eventstore.committer import default_batch_worth_bytes
 
 
 def event() -> bytes:
     return Event(message_identifier="m", payload=SerializedObject(type="T", data=b"x")).SerializeToString()
 
 
-async def _service(path: Path, window_s: float) -> tuple[ContextEventStore, LocalCommitter]:
+async def _service(
+    path: Path, window_s: float, batch_worth_bytes: int | None = None
+) -> tuple[ContextEventStore, LocalCommitter]:
     store = ContextStore.open("default", path, StoreOptions(), asyncio.get_running_loop().call_soon_threadsafe)
-    committer = LocalCommitter(store, commit_window_s=window_s)
+    committer = LocalCommitter(store, commit_window_s=window_s, batch_worth_bytes=batch_worth_bytes)
     return ContextEventStore(store, committer, 1 << 20), committer
 
 
@@ -70,6 +74,43 @@ def test_a_held_batch_goes_as_soon_as_nothing_more_is_arriving(tmp_path: Path) -
         await service.close()
 
     asyncio.run(scenario())
+
+
+def test_a_batch_worth_its_fsync_goes_while_others_still_arrive(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        worth = 3 * len(event())
+        service, committer = await _service(tmp_path, window_s=3600.0, batch_worth_bytes=worth)
+        await service.append_events([event()])  # the window is open from here
+        before = committer.batches
+        with service.receiving():  # another client is mid-transaction all along
+            small = asyncio.ensure_future(service.append_events([event()]))
+            for _ in range(5):
+                await asyncio.sleep(0)
+            assert not small.done()  # held: not worth an fsync yet
+            more = asyncio.ensure_future(service.append_events([event(), event()]))  # now it is
+            results = await asyncio.wait_for(asyncio.gather(small, more), 30)
+            assert [r.first_token for r in results] == [1, 2]
+            assert committer.batches == before + 1
+            # Released once: the next small batch is held again.
+            again = asyncio.ensure_future(service.append_events([event()]))
+            for _ in range(5):
+                await asyncio.sleep(0)
+            assert not again.done()
+        assert (await asyncio.wait_for(again, 30)).first_token == 4
+        await service.close()
+
+    asyncio.run(scenario())
+
+
+def test_batches_are_held_whole_on_a_single_cpu() -> None:
+    cpus = os.sched_getaffinity(0)
+    try:
+        os.sched_setaffinity(0, {min(cpus)})  # this thread only, as a pinned node starts
+        assert default_batch_worth_bytes() is None
+    finally:
+        os.sched_setaffinity(0, cpus)
+    if len(cpus) > 1:
+        assert default_batch_worth_bytes() == 16 * 1024
 
 
 async def _until(condition, timeout_s: float = 30.0) -> None:  # type: ignore[no-untyped-def]

@@ -157,3 +157,145 @@ def test_closing_while_a_request_runs_lets_it_finish(tmp_path: Path) -> None:
         store.close()
 
     asyncio.run(scenario())
+
+
+def test_writes_go_out_whole_and_in_order_before_the_sync(tmp_path: Path) -> None:
+    syncer = _syncer.Syncer()
+    a = os.open(tmp_path / "a", os.O_RDWR | os.O_CREAT)
+    b = os.open(tmp_path / "b", os.O_RDWR | os.O_CREAT)
+    try:
+        held = bytearray(b"h" * 100)
+        small = [bytes([i % 251]) * 7 for i in range(3000)]  # contiguous: more than one pwritev's worth
+        writes = [(a, b"0" * 1000, 0), (a, b"1" * 1001, 1000), (b, b"2" * 10, 50), (a, held, 2001),
+                  (a, b"3" * 5, 5000)]
+        writes += [(b, chunk, 100 + 7 * i) for i, chunk in enumerate(small)]
+        syncer.submit([a, b], [], writes)
+        with pytest.raises(BufferError):
+            held.extend(b"x")  # the thread may be reading it: held until the result is collected
+        assert _collect(syncer) == 0
+        held.extend(b"x")  # released
+        data_a = Path(tmp_path / "a").read_bytes()
+        assert data_a[:2001] == b"0" * 1000 + b"1" * 1001
+        assert data_a[2001:2101] == b"h" * 100
+        assert data_a[5000:] == b"3" * 5
+        data_b = Path(tmp_path / "b").read_bytes()
+        assert data_b[50:60] == b"2" * 10 and data_b[100:] == b"".join(small)
+    finally:
+        syncer.close()
+        os.close(a)
+        os.close(b)
+
+
+def test_a_failed_write_is_reported_and_bad_writes_are_refused(tmp_path: Path) -> None:
+    syncer = _syncer.Syncer()
+    path = tmp_path / "f"
+    path.write_bytes(b"")
+    read_only = os.open(path, os.O_RDONLY)
+    fd = os.open(path, os.O_RDWR)
+    try:
+        syncer.submit([fd], [], [(read_only, b"x", 0)])
+        assert _collect(syncer) == errno.EBADF
+        assert path.read_bytes() == b""
+        for bad, error in ([(fd, "text", 0)], TypeError), ([(fd, b"x", -1)], ValueError), \
+                ([(fd, b"x")], TypeError), ([[fd, b"x", 0]], TypeError), (5, TypeError):
+            with pytest.raises(error):
+                syncer.submit([fd], [], bad)
+        syncer.submit([fd], [], [(fd, b"ok", 3)])  # nothing was left queued or held by the refusals
+        assert _collect(syncer) == 0
+        assert path.read_bytes() == b"\0\0\0ok"
+    finally:
+        syncer.close()
+        os.close(read_only)
+        os.close(fd)
+
+
+async def _fill_until_runway(store: ContextStore, syncer: Syncer) -> int:
+    """Commit 100-event transactions until zeros are written ahead of the segment
+    (at least 1 MiB of them); returns the next sequence of aggregate "a"."""
+    from ranvier.eventstore import runway
+
+    seq = 0
+    log = store.log
+    while True:
+        seg = log.segments[-1]
+        if log._fill is not None:
+            while log._fill.running:
+                await asyncio.sleep(0.01)
+            log._settle_fill()
+        if seg.size > runway.START and seg.allocated >= seg.size + (1 << 20):
+            return seq
+        raws = tuple(_agg_event("a", seq + i, b"r" * 1000) for i in range(100))
+        store.apply(store.applied_index + 1, Command(KIND_EVENTS, raws))
+        seq += 100
+        await syncer.sync(store)
+        store.publish()
+
+
+def _agg_event(agg: str, seq: int, payload: bytes = b"x") -> bytes:
+    return Event(message_identifier=f"{agg}-{seq}", aggregate_identifier=agg, aggregate_sequence_number=seq,
+                 aggregate_type="Order", payload=SerializedObject(type="T", data=payload)).SerializeToString()
+
+
+def test_records_inside_the_runway_are_written_by_the_fsync_thread(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        store = _store(tmp_path, segment_size=64 << 20)
+        store.defer_writes(True)
+        syncer = Syncer(load())
+        seq = await _fill_until_runway(store, syncer)
+        raws = tuple(_agg_event("a", seq + i) for i in range(10))
+        store.apply(store.applied_index + 1, Command(KIND_EVENTS, raws))
+        staged = store.log._staged
+        assert len(staged) == 1 and staged[0][2] == store.log.segments[-1].size - len(staged[0][1])
+        await syncer.sync(store)  # the C thread writes it, then fdatasyncs
+        assert store.log._staged == [] and store.take_writes() == []
+        store.publish()
+        last = store.last_token()
+        syncer.close()
+        store.close()
+        reopened = _store(tmp_path, segment_size=64 << 20)
+        assert reopened.last_token() == last
+        assert reopened.highest_sequence("a") == seq + 9
+        assert list(reopened.aggregate_events("a", seq, seq + 9)) == list(raws)
+        reopened.close()
+
+    asyncio.run(scenario())
+
+
+def test_a_deferred_record_read_before_its_sync_is_written_first_and_one_never_synced_is_gone(
+    tmp_path: Path,
+) -> None:
+    async def scenario() -> None:
+        store = _store(tmp_path, segment_size=64 << 20)
+        store.defer_writes(True)
+        syncer = Syncer(load())
+        seq = await _fill_until_runway(store, syncer)
+        position = store.log.end
+        store.apply(store.applied_index + 1, Command(KIND_EVENTS, (_agg_event("a", seq),)))
+        assert store.log._staged
+        header, _body = store.log.read_record(position)  # written here, checksum verified
+        assert header.count == 1 and store.log._staged == []
+        await syncer.sync(store)
+        store.publish()
+        store.apply(store.applied_index + 1, Command(KIND_EVENTS, (_agg_event("a", seq + 1),)))
+        assert store.log._staged  # applied, never synced: like a crash before the write
+        syncer.close()
+        store.close()
+        reopened = _store(tmp_path, segment_size=64 << 20)
+        assert reopened.highest_sequence("a") == seq  # the unsynced one is not there, and no corruption
+        reopened.close()
+
+    asyncio.run(scenario())
+
+
+def test_without_the_c_thread_the_store_writes_itself(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        store = _store(tmp_path, segment_size=64 << 20)
+        syncer = Syncer(None)
+        store.defer_writes(syncer.native)
+        await _fill_until_runway(store, syncer)
+        store.apply(store.applied_index + 1, Command(KIND_EVENTS, (event(),)))
+        assert store.log._staged == []
+        await syncer.sync(store)
+        store.close()
+
+    asyncio.run(scenario())

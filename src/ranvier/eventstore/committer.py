@@ -20,17 +20,23 @@ together as soon as the last one has arrived).
 
 The window stays 10 ms. The fsync runs on a C thread (`syncer.py`) and applied
 records go to the index thread at most every 50 ms (`_index_soon`): both were GIL
-hand-offs that cost the loop thread ~300 us per batch, so with no window at all
-the node now keeps up far better than it did (16 x 100 on 2 shared vCPUs,
-separate runs: 73-78 % of the bare server against 58-63 %). Shorter windows
-were measured and not
-taken: with none, 1-event transactions at 16-64 clients paid an fsync for every
-one or two of them (66-69 % against 86-98 %); 4 ms against 10 ms, five
-alternating rounds each: unpinned 90 / 74 / 67 vs 89 / 69 / 69 % and
-69 / 71 vs 71 / 73 % (1 / 16 / 64 x 100, then 16 / 64 x 100), pinned
-72 / 78 / 75 vs 74 / 79 / 81 % and 73 / 75 / 74 vs 74 / 75 / 85 %: no
-consistent difference except 64 x 100 on a CPU of its own, where fewer
-fsyncs won every time.
+hand-offs that cost the loop thread ~300 us per batch. Shorter windows were
+measured and not taken: with none, 1-event transactions at 16-64 clients paid
+an fsync for every one or two of them (66-69 % of the bare server against
+86-98 %); 4 ms against 10 ms showed no consistent difference, except 64 x 100
+on a CPU of its own, where fewer fsyncs won every time.
+
+But a hold keeps the loop thread idle when the clients it waits for are the
+ones holding: 16 clients x 100 events on 2 shared vCPUs left the loop ~15 %
+idle. So a batch that already carries `batch_worth_bytes` (16 KiB: half of one
+100-event transaction of 256-byte payloads) goes at once; what a batch's fsync
+costs is then small next to the batch. That helps where the fsync's kernel
+work runs on another CPU than the loop: with two CPUs 16 / 64 x 100 went from
+70 / 69 % to 79 / 74 % of the bare server (with the records written by the
+fsync thread, `defer_writes`; 4 rounds), while with the whole node on one CPU
+every extra fsync is taken from the loop (64 x 100: 82 against 90 %). So
+`AUTO` sizes it from the CPUs the process may use when the committer starts:
+none (hold for the whole window) on one.
 
 Failure handling:
 - a rejected transaction (bad sequence) fails alone; the rest of the batch goes on;
@@ -43,6 +49,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections import deque
 
 from ranvier.aio import wait_for_event
@@ -56,6 +63,19 @@ from .syncer import Syncer, load as load_syncer
 log = logging.getLogger(__name__)
 
 
+AUTO = -1  # batch_worth_bytes from the CPUs this process may run on, when the committer starts
+
+
+def default_batch_worth_bytes() -> int | None:
+    """16 KiB when this process may run on more than one CPU, else None (hold
+    every batch for the whole window); see `LocalCommitter`."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cpus = os.cpu_count() or 1
+    return 16 * 1024 if cpus > 1 else None
+
+
 class LocalCommitter:
     """Group-commit writer for one context on one node (`submit` is the Writer API)."""
 
@@ -65,9 +85,12 @@ class LocalCommitter:
         max_batch_bytes: int = 8 * 1024 * 1024,
         commit_window_s: float = 0.01,
         index_interval_s: float = 0.05,
+        batch_worth_bytes: int | None = AUTO,
     ) -> None:
         self.store = store
         self.max_batch_bytes = max_batch_bytes
+        self.batch_worth_bytes = default_batch_worth_bytes() if batch_worth_bytes == AUTO else batch_worth_bytes
+        self._queued_bytes = 0
         self.index_interval_s = index_interval_s
         self._arrivals = Arrivals(commit_window_s)
         self._last_sync = 0.0
@@ -78,6 +101,10 @@ class LocalCommitter:
         self._indexed = asyncio.Event()
         store.on_indexed(self._indexed.set)
         self._syncer = Syncer(load_syncer())
+        # The C thread writes what the store leaves it before each fsync; the
+        # worker-thread fallback writes nothing of the sort (store.sync() would,
+        # but the loop thread's own pwrite is as cheap as a hand-off there).
+        store.defer_writes(self._syncer.native)
         self._task = asyncio.get_running_loop().create_task(self._run(), name=f"committer:{store.name}")
         self.batches = 0  # fsyncs done, for metrics
         self.transactions = 0
@@ -88,6 +115,9 @@ class LocalCommitter:
         future: asyncio.Future[AppendResult] = asyncio.get_running_loop().create_future()
         size = sum(map(len, command.events))
         self._queue.append((command, size, future))
+        self._queued_bytes += size
+        if self.batch_worth_bytes is not None and self._queued_bytes >= self.batch_worth_bytes:
+            self._arrivals.release()
         self._wakeup.set()
         return await future
 
@@ -111,6 +141,7 @@ class LocalCommitter:
             if not future.done():
                 future.set_exception(StorageUnavailable(f"context {self.store.name} is closing"))
         self._queue.clear()
+        self._queued_bytes = 0
 
     async def _run(self) -> None:
         while True:
@@ -133,6 +164,9 @@ class LocalCommitter:
             total += size
             if not future.cancelled():
                 batch.append((command, future))
+        self._queued_bytes -= total
+        if self.batch_worth_bytes is None or self._queued_bytes < self.batch_worth_bytes:
+            self._arrivals.rearm()
         return batch
 
     async def _wait_for_indexer(self) -> None:
@@ -200,6 +234,7 @@ class LocalCommitter:
         for future, _result in done:
             if not future.done():
                 future.set_exception(exc)
+        self._queued_bytes = 0
         while self._queue:
             _command, _size, future = self._queue.popleft()
             if not future.done():

@@ -86,6 +86,11 @@ class SegmentedLog:
         self.failed: str | None = None
         self._fill: runway.Fill | None = None  # zeros being written ahead of the last segment
         self._fill_failed = False
+        # With `defer_writes`, records that land in the runway are not written by
+        # `append` but handed, with the fds to sync, to whoever syncs (`take_writes`):
+        # the committer's fsync thread writes them without the GIL.
+        self.defer_writes = False
+        self._staged: list[tuple[int, bytes | bytearray, int]] = []  # (fd, record, offset)
 
     # -- opening -------------------------------------------------------------------
 
@@ -172,13 +177,19 @@ class SegmentedLog:
             seg = self._roll()
         position = seg.end
         fd = self._fd(seg)
-        fill = self._fill
-        if fill is not None and fill.running and seg.size + len(record) > fill.start:
-            fill.wait()  # never write where zeros are still being written
-        try:
-            _write_all(fd, record, seg.size)
-        except OSError as exc:
-            self._undo_partial_write(seg, exc)
+        if self.defer_writes and seg.size + len(record) <= seg.allocated:
+            # Zeros are written and synced there already, so writing the record
+            # needs no space (it cannot fail with a full disk) and no fill is
+            # running over it (fills start at `allocated` or later).
+            self._staged.append((fd, record, seg.size))
+        else:
+            fill = self._fill
+            if fill is not None and fill.running and seg.size + len(record) > fill.start:
+                fill.wait()  # never write where zeros are still being written
+            try:
+                _write_all(fd, record, seg.size)
+            except OSError as exc:
+                self._undo_partial_write(seg, exc)
         seg.size += len(record)
         self._unsynced.add(len(self._segments) - 1)
         self._extend_runway(seg)
@@ -246,8 +257,11 @@ class SegmentedLog:
         log marks itself failed and refuses further writes: fail-stop, then recover
         from the files on restart.
         """
+        writes = self.take_writes()
         fds, directory = self.take_sync_targets()
         try:
+            for fd, record, offset in writes:
+                _write_all(fd, record, offset)
             for fd in fds:
                 os.fdatasync(fd)
             if directory is not None:
@@ -264,6 +278,24 @@ class SegmentedLog:
         dirty, self._unsynced = self._unsynced, set()
         dir_dirty, self._dir_dirty = self._dir_dirty, False
         return [self._fd(self._segments[i]) for i in sorted(dirty)], self.directory if dir_dirty else None
+
+    def take_writes(self) -> list[tuple[int, bytes | bytearray, int]]:
+        """The records `append` left to the syncer (`defer_writes`), as
+        (fd, record, offset) in order; taking them clears them. The caller writes
+        them before it syncs the targets taken with them, or calls `sync_failed`.
+        Nothing reads them before: readers stop at the store's visible end, which
+        moves past them only after that sync (`read_record` writes any still here)."""
+        staged, self._staged = self._staged, []
+        return staged
+
+    def _write_staged(self) -> None:
+        """Write records still waiting for the syncer here and now, before a read
+        that might reach them; they stay unsynced."""
+        try:
+            for fd, record, offset in self.take_writes():
+                _write_all(fd, record, offset)
+        except OSError as exc:
+            raise self.sync_failed(exc) from exc
 
     def sync_failed(self, exc: OSError) -> StorageWriteFailed:
         """Record a failed fsync of the taken targets (the log refuses writes from
@@ -291,6 +323,8 @@ class SegmentedLog:
 
     def read_record(self, position: int) -> tuple[RecordHeader, bytes]:
         """The record at `position`, checksum verified."""
+        if self._staged:
+            self._write_staged()
         seg = self.segment_at(position)
         fd = self._fd(seg)
         offset = position - seg.base
@@ -310,6 +344,8 @@ class SegmentedLog:
         """Records from position `start` (a record boundary) up to `stop` (one too),
         in order, checksums verified; corruption raises StorageCorrupted. Files are
         read `chunk` bytes at a time (more only for a larger record)."""
+        if self._staged:
+            self._write_staged()
         position = start
         while position < stop:
             seg = self.segment_at(position)
@@ -330,6 +366,7 @@ class SegmentedLog:
         return seg.fd
 
     def close(self) -> None:
+        self._staged = []  # never synced, so never acknowledged: like a crash before the write
         self._settle_fill()
         for seg in self._segments:
             if seg.fd >= 0:

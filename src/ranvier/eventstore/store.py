@@ -278,6 +278,17 @@ class ContextStore:
         (None when unchanged); on failure the caller raises `sync_failed(exc)`."""
         return self.log.take_sync_targets()
 
+    def take_writes(self) -> list[tuple[int, bytes | bytearray, int]]:
+        """Records applied but left for the syncer to write (`defer_writes`):
+        (fd, record, offset), to write before syncing `take_sync_targets()`."""
+        return self.log.take_writes()
+
+    def defer_writes(self, enabled: bool) -> None:
+        """Let `apply` leave writing a record to the syncer where that cannot fail
+        for lack of space (see `SegmentedLog.append`). Only for a caller whose syncs
+        take `take_writes()` with the targets (the committer's C fsync thread)."""
+        self.log.defer_writes = enabled
+
     def sync_failed(self, exc: OSError) -> StorageWriteFailed:
         return self.log.sync_failed(exc)
 

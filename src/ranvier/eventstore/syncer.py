@@ -18,6 +18,7 @@ thread, as before.
 from __future__ import annotations
 
 import asyncio
+import errno
 import os
 from pathlib import Path
 from types import ModuleType
@@ -54,18 +55,21 @@ class Syncer:
         if self._c is None:
             await asyncio.to_thread(store.sync)
             return
+        writes = store.take_writes()
         fds, directory = store.take_sync_targets()
         if not fds and directory is None:
             return
         try:
-            error = await self._run(fds, directory)
+            error = await self._run(fds, directory, writes)
         except OSError as exc:  # the directory could not even be opened
             raise store.sync_failed(exc) from exc
+        except (ValueError, TypeError, MemoryError) as exc:  # refused: the writes taken are lost
+            raise store.sync_failed(OSError(errno.EINVAL, f"the fsync thread refused the request: {exc}")) from exc
         if error:
             exc = OSError(error, os.strerror(error))
             raise store.sync_failed(exc) from exc
 
-    async def _run(self, fds: list[int], directory: Path | None) -> int:
+    async def _run(self, fds: list[int], directory: Path | None, writes: list[tuple[int, Any, int]]) -> int:
         if self._future is not None:
             raise RuntimeError("a sync is already in progress")
         full = []
@@ -74,7 +78,7 @@ class Syncer:
             full.append(self._dir_fd)
         future = self._future = self._loop.create_future()
         try:
-            self._c.submit(fds, full)
+            self._c.submit(fds, full, writes)
         except BaseException:
             self._future = None
             self._release_dir()
