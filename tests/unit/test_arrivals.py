@@ -43,3 +43,42 @@ def test_hold_ends_with_the_window() -> None:
         assert arrivals.count == 1
 
     asyncio.run(scenario())
+
+
+def test_release_ends_a_hold_and_the_next_until_rearmed() -> None:
+    async def scenario() -> None:
+        arrivals = Arrivals(3600)
+        arrivals.started()  # and never ends
+        now = asyncio.get_running_loop().time()
+        holding = asyncio.ensure_future(arrivals.hold(now))
+        await asyncio.sleep(0)
+        assert not holding.done()
+        arrivals.release()
+        await asyncio.wait_for(holding, 30)
+        await asyncio.wait_for(arrivals.hold(now), 30)  # still released
+        arrivals.rearm()
+        again = asyncio.ensure_future(arrivals.hold(now))
+        await asyncio.sleep(0)
+        assert not again.done()
+        again.cancel()
+
+    asyncio.run(scenario())
+
+
+def test_a_cancelled_hold_raises_even_if_woken_in_the_same_round() -> None:
+    async def scenario() -> None:
+        arrivals = Arrivals(3600)
+        arrivals.started()
+        holding = asyncio.ensure_future(arrivals.hold(asyncio.get_running_loop().time()))
+        await asyncio.sleep(0)
+        arrivals.ended()  # wakes it ...
+        holding.cancel()  # ... and the cancellation comes before it runs
+        try:
+            await holding
+        except asyncio.CancelledError:
+            pass
+        else:
+            raise AssertionError("the hold returned normally after a cancel")
+        assert arrivals._waiter is None  # nothing left behind for the next hold
+
+    asyncio.run(scenario())

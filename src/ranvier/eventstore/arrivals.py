@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 
-from ranvier.aio import wait_for_event
 
 
 class Arrivals:
@@ -24,31 +23,43 @@ class Arrivals:
         self.window_s = window_s
         self.count = 0
         self._released = False
-        self._none = asyncio.Event()  # set: nothing to hold for (none arriving, or released)
-        self._none.set()
+        self._waiter: asyncio.Future[None] | None = None  # the hold in progress
 
     def started(self) -> None:
         self.count += 1
-        if not self._released:
-            self._none.clear()
 
     def ended(self) -> None:
         self.count = max(0, self.count - 1)
         if not self.count:
-            self._none.set()
+            self._wake()
 
     def release(self) -> None:
         self._released = True
-        self._none.set()
+        self._wake()
 
     def rearm(self) -> None:
         self._released = False
-        if self.count:
-            self._none.clear()
 
     async def hold(self, since: float) -> None:
-        if not self.window_s or not self.count:
+        """A plain future and a timer, not `asyncio.wait` around an Event's wait():
+        that made a task, a set and several callbacks per batch, ~4 % of the loop
+        thread at 64 clients x 100 events. A cancelled holder raises here as with
+        any await (cancellation wins even if the wake-up came in the same round)."""
+        if not self.window_s or not self.count or self._released:
             return
-        wait = since + self.window_s - asyncio.get_running_loop().time()
-        if wait > 0:
-            await wait_for_event(self._none, wait)
+        loop = asyncio.get_running_loop()
+        wait = since + self.window_s - loop.time()
+        if wait <= 0:
+            return
+        waiter = self._waiter = loop.create_future()
+        timer = loop.call_later(wait, self._wake)
+        try:
+            await waiter
+        finally:
+            timer.cancel()
+            self._waiter = None
+
+    def _wake(self) -> None:
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
