@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from ranvier.bench import main as bench
-from ranvier.bench.placement import Placement, parse_pin, pinned_start
+from ranvier.bench.placement import Placement, parse_pin, pin_process, pinned_start
 
 FOUR = frozenset({0, 1, 2, 3})
 
@@ -39,8 +39,9 @@ def test_bad_pin_stops_the_bench_and_cluster_is_refused() -> None:
         bench.parse_args(["--cluster", "3", "--pin", "0:1"])
 
 
-def test_children_start_pinned_and_so_do_their_threads() -> None:
-    first = sorted(os.sched_getaffinity(0))[0]
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="needs two CPUs")
+def test_children_and_running_processes_are_pinned() -> None:
+    first, second = sorted(os.sched_getaffinity(0))[:2]
     code = "import os, threading, time; threading.Thread(target=time.sleep, args=(5,)).start(); " \
            "print(sorted(os.sched_getaffinity(0)), flush=True); time.sleep(5)"
     child = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True,
@@ -48,8 +49,9 @@ def test_children_start_pinned_and_so_do_their_threads() -> None:
     try:
         assert child.stdout is not None
         assert child.stdout.readline().strip() == f"[{first}]"
-        for task in os.listdir(f"/proc/{child.pid}/task"):  # the main thread and the sleeper
-            assert os.sched_getaffinity(int(task)) == {first}
+        assert pin_process(child.pid, frozenset({second})) >= 2  # the main thread and the sleeper
+        for task in os.listdir(f"/proc/{child.pid}/task"):
+            assert os.sched_getaffinity(int(task)) == {second}
     finally:
         child.kill()
         child.wait()

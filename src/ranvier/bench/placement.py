@@ -22,6 +22,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,19 @@ def _parse_cpus(text: str) -> frozenset[int]:
 
 def _cpus(cpus: frozenset[int]) -> str:
     return ",".join(str(c) for c in sorted(cpus))
+
+
+def pin_process(pid: int, cpus: frozenset[int]) -> int:
+    """Pin every thread `pid` has now; threads it starts later inherit the mask of
+    the thread that starts them. Returns the number of threads pinned."""
+    pinned = 0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            os.sched_setaffinity(int(task.name), cpus)
+            pinned += 1
+        except (ProcessLookupError, ValueError):
+            continue  # the thread ended meanwhile
+    return pinned
 
 
 def pinned_start(cpus: frozenset[int] | None) -> Callable[[], None] | None:
