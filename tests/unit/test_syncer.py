@@ -299,3 +299,29 @@ def test_without_the_c_thread_the_store_writes_itself(tmp_path: Path) -> None:
         store.close()
 
     asyncio.run(scenario())
+
+
+def test_a_record_past_the_runway_is_written_after_the_staged_ones_before_it(tmp_path: Path) -> None:
+    """Never a valid record in the file after a gap: a crash there would read as corruption."""
+    async def scenario() -> None:
+        store = _store(tmp_path, segment_size=64 << 20)
+        store.defer_writes(True)
+        syncer = Syncer(load())
+        seq = await _fill_until_runway(store, syncer)
+        seg = store.log.segments[-1]
+        first = seg.size
+        staged = _agg_event("a", seq)
+        store.apply(store.applied_index + 1, Command(KIND_EVENTS, (staged,)))
+        assert store.log._staged
+        seg.allocated = seg.size  # as if the zeros ahead ran out: the next record is written at once
+        store.apply(store.applied_index + 1, Command(KIND_EVENTS, (_agg_event("a", seq + 1),)))
+        assert store.log._staged == []
+        with open(seg.path, "rb") as f:  # the file itself, not read_record (which would write them)
+            f.seek(first)
+            head = f.read(seg.size - first)
+        assert staged in head and _agg_event("a", seq + 1) in head
+        await syncer.sync(store)
+        syncer.close()
+        store.close()
+
+    asyncio.run(scenario())

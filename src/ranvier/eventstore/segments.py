@@ -183,6 +183,11 @@ class SegmentedLog:
             # running over it (fills start at `allocated` or later).
             self._staged.append((fd, record, seg.size))
         else:
+            # Never a record in the file after a gap where an earlier one waits for
+            # the syncer: a crash then would leave zeros followed by a valid record,
+            # which recovery must call corruption, not a torn tail.
+            if self._staged:
+                self._write_staged()
             fill = self._fill
             if fill is not None and fill.running and seg.size + len(record) > fill.start:
                 fill.wait()  # never write where zeros are still being written
@@ -232,6 +237,7 @@ class SegmentedLog:
         raise StorageWriteFailed(f"could not write to {seg.path.name}: {reason}; nothing was stored") from exc
 
     def _roll(self) -> Segment:
+        self._write_staged()  # the closed segment whole before the next one exists
         self._settle_fill()
         done = self._segments[-1]
         if done.allocated > done.size:
@@ -289,8 +295,8 @@ class SegmentedLog:
         return staged
 
     def _write_staged(self) -> None:
-        """Write records still waiting for the syncer here and now, before a read
-        that might reach them; they stay unsynced."""
+        """Write records still waiting for the syncer here and now (before a read
+        that might reach them, or a write after them); they stay unsynced."""
         try:
             for fd, record, offset in self.take_writes():
                 _write_all(fd, record, offset)
