@@ -101,9 +101,9 @@ class LocalCommitter:
         self._indexed = asyncio.Event()
         store.on_indexed(self._indexed.set)
         self._syncer = Syncer(load_syncer())
-        # The C thread writes what the store leaves it before each fsync; the
-        # worker-thread fallback writes nothing of the sort (store.sync() would,
-        # but the loop thread's own pwrite is as cheap as a hand-off there).
+        # Records in the runway are written by the C thread, without the GIL;
+        # asyncio's worker thread would need the GIL for them, so with that
+        # fallback the loop thread writes them itself, as before.
         store.defer_writes(self._syncer.native)
         self._task = asyncio.get_running_loop().create_task(self._run(), name=f"committer:{store.name}")
         self.batches = 0  # fsyncs done, for metrics

@@ -9,8 +9,9 @@ per event rose from ~11 to ~13.5 us with the hop, i.e. ~300 us per fsync. With
 through an eventfd the loop watches, so the loop pays one readable callback.
 
 `Syncer.sync(store)` is the same contract as `store.sync()` run in a thread: it
-makes durable what was dirty when it started, and raises `StorageWriteFailed`
-(the store marked failed) when an fsync fails. Without the extension (no C
+makes durable what was dirty when it started, first writing the records the
+store left to it (`take_writes`, see `SegmentedLog.defer_writes`), and raises
+`StorageWriteFailed` (the store marked failed) when a write or an fsync fails. Without the extension (no C
 compiler, or `RANVIER_NATIVE=python`) it runs `store.sync` in asyncio's worker
 thread, as before.
 """
@@ -57,7 +58,7 @@ class Syncer:
             return
         writes = store.take_writes()
         fds, directory = store.take_sync_targets()
-        if not fds and directory is None:
+        if not fds and directory is None and not writes:
             return
         try:
             error = await self._run(fds, directory, writes)
