@@ -98,7 +98,7 @@ class ClusterWriter:
     def receiving_ended(self) -> None:
         self._arrivals.ended()
 
-    async def submit(self, command_: Command) -> AppendResult:
+    async def submit(self, command_: Command, size: int) -> AppendResult:  # size: unused here (no byte-sized batches)
         await self._arrivals.hold(self._last_release)
         self._last_release = asyncio.get_running_loop().time()
         result = await self.runtime.propose(self.context, encode_command(command_))

@@ -109,11 +109,10 @@ class LocalCommitter:
         self.batches = 0  # fsyncs done, for metrics
         self.transactions = 0
 
-    async def submit(self, command: Command) -> AppendResult:
+    async def submit(self, command: Command, size: int) -> AppendResult:
         if self._task.done():
             raise StorageUnavailable(f"context {self.store.name} is not accepting writes")
         future: asyncio.Future[AppendResult] = asyncio.get_running_loop().create_future()
-        size = sum(map(len, command.events))
         self._queue.append((command, size, future))
         self._queued_bytes += size
         if self.batch_worth_bytes is not None and self._queued_bytes >= self.batch_worth_bytes:

@@ -24,7 +24,7 @@ MAX_SEQUENCE = (1 << 63) - 1
 
 
 class Writer(Protocol):
-    async def submit(self, command: Command) -> AppendResult: ...
+    async def submit(self, command: Command, size: int) -> AppendResult: ...  # size: the events' bytes
 
     async def close(self) -> None: ...
 
@@ -57,17 +57,19 @@ class ContextEventStore:
         finally:
             writer.receiving_ended()
 
-    async def append_events(self, events: list[bytes]) -> AppendResult:
-        """Store the events as one transaction, all or nothing; returns their tokens."""
+    async def append_events(self, events: list[bytes], size: int | None = None) -> AppendResult:
+        """Store the events as one transaction, all or nothing; returns their tokens.
+        `size`, their total length, when the caller counted it already."""
         if not events:
             return AppendResult(self.store.applied_index, self.store.next_token, 0)
-        return await self._submit(Command(KIND_EVENTS, tuple(events)))
+        return await self._submit(Command(KIND_EVENTS, tuple(events)), size)
 
     async def append_snapshot(self, event: bytes) -> AppendResult:
-        return await self._submit(Command(KIND_SNAPSHOT, (event,)))
+        return await self._submit(Command(KIND_SNAPSHOT, (event,)), len(event))
 
-    async def _submit(self, command: Command) -> AppendResult:
-        size = sum(map(len, command.events))
+    async def _submit(self, command: Command, size: int | None) -> AppendResult:
+        if size is None:
+            size = sum(map(len, command.events))
         if size > self.max_transaction_bytes:
             raise InvalidArgument(
                 f"transaction of {size} bytes exceeds the limit of {self.max_transaction_bytes} bytes "
@@ -75,7 +77,7 @@ class ContextEventStore:
                 ErrorCode.PAYLOAD_TOO_LARGE,
             )
         try:
-            return await self.writer.submit(command)
+            return await self.writer.submit(command, size)
         except MalformedEvent as exc:
             raise InvalidArgument(f"{exc}; nothing was stored", ErrorCode.INVALID_MESSAGE) from exc
 

@@ -101,7 +101,7 @@ class EventStoreService:
                     )
                 events.append(raw)
             await _confirm_half_closed(context)
-        await store.append_events(events)
+        await store.append_events(events, total)
         return _CONFIRMATION
 
     @guarded
