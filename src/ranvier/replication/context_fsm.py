@@ -91,7 +91,7 @@ class RaftWriter:
     def __init__(self, driver: GroupDriver) -> None:
         self.driver = driver
 
-    async def submit(self, command: Command) -> AppendResult:
+    async def submit(self, command: Command, size: int) -> AppendResult:  # size: unused here
         result = await self.driver.propose(encode_command(command))
         assert isinstance(result, AppendResult) or result is None
         if result is None:  # re-applied after a restart: cannot happen for a fresh proposal
