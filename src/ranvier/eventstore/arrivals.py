@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 
 
-
 class Arrivals:
     def __init__(self, window_s: float) -> None:
         self.window_s = window_s

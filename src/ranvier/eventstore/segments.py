@@ -266,8 +266,7 @@ class SegmentedLog:
         writes = self.take_writes()
         fds, directory = self.take_sync_targets()
         try:
-            for fd, record, offset in writes:
-                _write_all(fd, record, offset)
+            _write_records(writes)
             for fd in fds:
                 os.fdatasync(fd)
             if directory is not None:
@@ -298,8 +297,7 @@ class SegmentedLog:
         """Write records still waiting for the syncer here and now (before a read
         that might reach them, or a write after them); they stay unsynced."""
         try:
-            for fd, record, offset in self.take_writes():
-                _write_all(fd, record, offset)
+            _write_records(self.take_writes())
         except OSError as exc:
             raise self.sync_failed(exc) from exc
 
@@ -513,6 +511,11 @@ def _check_contiguous(segments: list[Segment]) -> None:
             )
     if segments and segments[0].base != 0:
         raise StorageCorrupted(f"the first segment is {segments[0].path.name}, not position 0")
+
+
+def _write_records(writes: list[tuple[int, bytes | bytearray, int]]) -> None:
+    for fd, record, offset in writes:
+        _write_all(fd, record, offset)
 
 
 def _write_all(fd: int, data: bytes | bytearray, offset: int) -> None:
