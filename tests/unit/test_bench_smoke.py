@@ -66,6 +66,31 @@ def test_table_has_every_row_with_ratios_and_verdicts() -> None:
     assert "load an aggregate of 10,000 events" in body
 
 
+def test_the_event_loops_cpu_per_event_is_shown_under_the_table() -> None:
+    results = _results()
+    results.ceiling_write["16,100"] = dict(results.ceiling_write["16,100"], loop_cpu_pct=95.0)
+    results.append["16,100"] = dict(results.append["16,100"], loop_cpu_pct=99.0)
+    table = bench.render_table(results)
+    # 0.99 s of CPU per second over 9,000 events/s; 0.95 over 10,000
+    assert "Event-loop thread CPU per event, node / bare server: 16 x 100: 110.0 / 95.0 us (busy 99 / 95 %)." in table
+    assert "Event-loop thread" not in bench.render_table(_results())  # not metered: no line
+
+
+def test_a_ratio_on_the_line_shows_a_decimal() -> None:
+    results = _results()
+    results.append["16,100"] = dict(results.append["16,100"], events_per_s=7_970.0)  # of 10,000
+    assert "| 79.7 % | >= 80% **missed** |" in bench.render_table(results)
+    results.append["16,100"]["events_per_s"] = 8_030.0
+    assert "| 80.3 % | >= 80% **met** |" in bench.render_table(results)
+
+
+def test_a_thread_s_cpu_is_read_from_proc() -> None:
+    import os
+
+    assert bench.cpu_seconds(os.getpid(), os.getpid()) > 0
+    assert bench.cpu_seconds(os.getpid(), 1 << 30) == 0.0  # no such thread
+
+
 def test_python_fallback_is_labelled() -> None:
     results = _results()
     results.meta["client"] = "python"
@@ -106,7 +131,7 @@ def test_replay_rounds_compare_medians_and_show_the_best_bare_sample() -> None:
     assert "median 10,000 of 9,000/11,000/10,000 events/s" in row
     assert "median 12,500 of 12,000/25,000/12,500 msgs/s" in row
     assert "best 25,000: 40 %" in row
-    assert "| 80 % | >= 80% **met** |" in row
+    assert "| 80.0 % | >= 80% **met** |" in row  # on the line: one decimal
 
 
 def test_an_errored_replay_round_is_what_the_row_shows() -> None:

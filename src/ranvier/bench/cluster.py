@@ -439,7 +439,7 @@ class ClusterBench:
                                   ("follower", follower, [follower.process.pid])):
             meter = CpuMeter(pids[0])
             r = client.run("replay", node.grpc_address, seconds=a.replay_seconds)
-            r["server_cpu_pct"] = meter.percent()
+            meter.stamp(r)
             if where == "1 node":
                 res["single_replay"] = r
             else:
@@ -543,7 +543,7 @@ class ClusterBench:
         r = client.run("fill", first.grpc_address, on_line=progress, events=a.catchup_events,
                        aggregates=max(1, a.catchup_events // 10), clients=16, events_per_tx=a.catchup_per_tx,
                        progress=10)
-        r["server_cpu_pct"] = meter.percent()
+        meter.stamp(r)
         if "error" in r:
             self.results["catchup"] = {"error": f"fill failed: {r['error']}", "fill": r}
             return
