@@ -568,33 +568,6 @@ def _rate(r: dict[str, Any]) -> str:
     return text
 
 
-def loop_us_per_event(r: dict[str, Any]) -> float | None:
-    """The event-loop thread's CPU per event, in microseconds. Approximate: its
-    CPU is metered over the whole run, warm-up included, and the rate over the
-    measured part only."""
-    rate = r.get("events_per_s")
-    if not rate or "loop_cpu_pct" not in r:
-        return None
-    return float(r["loop_cpu_pct"]) / 100.0 / rate * 1e6
-
-
-def loop_line(results: Results) -> str | None:
-    """Under the table: the event-loop thread's CPU per event, node against
-    bare server, for the rows with a target, so a reader sees what the ratio
-    is made of (both servers' loop threads are near 100 % busy there)."""
-    parts = []
-    for key, r in results.append.items():
-        clients, per_tx = (int(x) for x in key.split(","))
-        node = loop_us_per_event(r)
-        bare = loop_us_per_event(results.ceiling_write.get(key, {}))
-        if per_tx >= 100 and node is not None and bare is not None:
-            parts.append(f"{clients} x {per_tx}: {node:.1f} / {bare:.1f} us "
-                         f"(busy {r['loop_cpu_pct']:.0f} / {results.ceiling_write[key]['loop_cpu_pct']:.0f} %)")
-    if not parts:
-        return None
-    return "Event-loop thread CPU per event, node / bare server: " + "; ".join(parts) + "."
-
-
 # -- the table ---------------------------------------------------------------------------
 
 
@@ -626,6 +599,33 @@ def _verdict(ok: bool | None) -> str:
 
 def _cpu(r: dict[str, Any]) -> str:
     return f"{r['server_cpu_pct']:.0f} %" if "server_cpu_pct" in r else "-"
+
+
+def loop_us_per_event(r: dict[str, Any]) -> float | None:
+    """The event-loop thread's CPU per event, in microseconds. Approximate: its
+    CPU is metered over the whole run, warm-up included, and the rate over the
+    measured part only."""
+    rate = r.get("events_per_s")
+    if not rate or "loop_cpu_pct" not in r:
+        return None
+    return float(r["loop_cpu_pct"]) / 100.0 / rate * 1e6
+
+
+def loop_line(results: Results) -> str | None:
+    """Under the table: the event-loop thread's CPU per event, node against
+    bare server, for the rows with a target, so a reader sees what the ratio
+    is made of (both servers' loop threads are near 100 % busy there)."""
+    parts = []
+    for key, r in results.append.items():
+        clients, per_tx = (int(x) for x in key.split(","))
+        node = loop_us_per_event(r)
+        bare = loop_us_per_event(results.ceiling_write.get(key, {}))
+        if per_tx >= 100 and node is not None and bare is not None:
+            parts.append(f"{clients} x {per_tx}: {node:.1f} / {bare:.1f} us "
+                         f"(busy {r['loop_cpu_pct']:.0f} / {results.ceiling_write[key]['loop_cpu_pct']:.0f} %)")
+    if not parts:
+        return None
+    return "Event-loop thread CPU per event, node / bare server: " + "; ".join(parts) + "."
 
 
 def rows(results: Results) -> list[list[str]]:
