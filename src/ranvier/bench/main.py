@@ -261,12 +261,14 @@ class CpuMeter:
         self.t0 = time.monotonic()
 
     def percent(self) -> float:
-        elapsed = time.monotonic() - self.t0
-        return 100.0 * (cpu_seconds(self.pid) - self.cpu0) / elapsed if elapsed > 0 else 0.0
+        return self._percent(cpu_seconds(self.pid) - self.cpu0)
 
     def loop_percent(self) -> float:
+        return self._percent(cpu_seconds(self.pid, self.pid) - self.loop0)
+
+    def _percent(self, used: float) -> float:
         elapsed = time.monotonic() - self.t0
-        return 100.0 * (cpu_seconds(self.pid, self.pid) - self.loop0) / elapsed if elapsed > 0 else 0.0
+        return 100.0 * used / elapsed if elapsed > 0 else 0.0
 
     def stamp(self, r: dict[str, Any]) -> None:
         r["server_cpu_pct"] = self.percent()
@@ -618,11 +620,11 @@ def loop_line(results: Results) -> str | None:
     parts = []
     for key, r in results.append.items():
         clients, per_tx = (int(x) for x in key.split(","))
-        node = loop_us_per_event(r)
-        bare = loop_us_per_event(results.ceiling_write.get(key, {}))
+        ceiling = results.ceiling_write.get(key, {})
+        node, bare = loop_us_per_event(r), loop_us_per_event(ceiling)
         if per_tx >= 100 and node is not None and bare is not None:
             parts.append(f"{clients} x {per_tx}: {node:.1f} / {bare:.1f} us "
-                         f"(busy {r['loop_cpu_pct']:.0f} / {results.ceiling_write[key]['loop_cpu_pct']:.0f} %)")
+                         f"(busy {r['loop_cpu_pct']:.0f} / {ceiling['loop_cpu_pct']:.0f} %)")
     if not parts:
         return None
     return "Event-loop thread CPU per event, node / bare server: " + "; ".join(parts) + "."
