@@ -119,11 +119,12 @@ async def serve(port: int) -> None:
         raise SystemExit(f"raw_server: cannot listen on 127.0.0.1:{port}")
     await server.start()
     try:
-        from ranvier import event_loop
+        from ranvier import event_loop, grpc_wakeups
     except ImportError:
         pass
     else:
         event_loop.schedule_helper_threads()
+        grpc_wakeups.coalesce_wakeups()
     print(f"READY {bound}", flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

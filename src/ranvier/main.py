@@ -40,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _server(argv: list[str]) -> int:
-    from ranvier import event_loop
+    from ranvier import event_loop, grpc_wakeups
     from ranvier.config import load
     from ranvier.node import Node
     from ranvier.settings import settings_from
@@ -61,9 +61,10 @@ def _server(argv: list[str]) -> int:
     try:
         loop_name, _factory = event_loop.loop_factory()
         event_loop.helper_thread_policy()
+        grpc_wakeups.wakeup_policy()
         store_code = native.describe(native.load())
         sync_code = native.describe(native.load(name="_syncer"))
-    except (event_loop.EventLoopChoiceError, native.NativeChoiceError) as exc:
+    except (event_loop.EventLoopChoiceError, grpc_wakeups.WakeupChoiceError, native.NativeChoiceError) as exc:
         print(f"ranvier: configuration error: {exc}", file=sys.stderr)
         return 78
     worth = default_batch_worth_bytes()

@@ -43,7 +43,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ranvier import event_loop
+from ranvier import event_loop, grpc_wakeups
 from ranvier.eventstore import native
 from ranvier.bench.placement import Placement, parse_pin, pinned_start
 
@@ -372,6 +372,7 @@ def machine_info(client: Client) -> dict[str, Any]:
         "grpcio": grpc_version,
         "event_loop": _runtime_choice(lambda: event_loop.loop_factory()[0]),
         "helper_threads": _runtime_choice(event_loop.helper_thread_policy),
+        "grpc_wakeups": _runtime_choice(grpc_wakeups.wakeup_policy),
         "append_path": _runtime_choice(lambda: native.describe(native.load())),
         "client": client.kind,
         "go": go_version,
@@ -382,7 +383,7 @@ def _runtime_choice(choose: Callable[[], str]) -> str:
     """A runtime choice for the table header; a bad value is shown, not raised."""
     try:
         return choose()
-    except (event_loop.EventLoopChoiceError, native.NativeChoiceError) as exc:
+    except (event_loop.EventLoopChoiceError, grpc_wakeups.WakeupChoiceError, native.NativeChoiceError) as exc:
         return f"? ({exc})"
 
 
@@ -729,8 +730,9 @@ def render_table(results: Results) -> str:
     lines = [
         f"Ranvier bench, {meta.get('date', '?')}: {meta.get('cores', '?')} cores ({meta.get('cpu', '?')}), "
         f"{meta.get('memory_gib', '?')} GiB, Python {meta.get('python', '?')}, grpcio {meta.get('grpcio', '?')}, "
-        f"event loop {meta.get('event_loop', '?')}, helper threads {meta.get('helper_threads', '?')} "
-        f"(node and bare server), node's per-event store work in {meta.get('append_path', '?')}; "
+        f"event loop {meta.get('event_loop', '?')}, helper threads {meta.get('helper_threads', '?')}, "
+        f"gRPC wake-ups {meta.get('grpc_wakeups', '?')} (node and bare server), "
+        f"node's per-event store work in {meta.get('append_path', '?')}; "
         f"{meta.get('event_bytes', '?')}-byte Events (256-byte payload)",
     ]
     if meta.get("client") == "python":
