@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 SEEDS ?= 2000
 
-.PHONY: install run test test-fast sim bench bench-messaging proto clean
+.PHONY: install run test test-fast sim bench bench-messaging bench-commit proto clean
 
 install: $(STAMP)
 
@@ -35,6 +35,10 @@ bench: install
 # Command/query round trips: one node, forwarded across a 3-node cluster, bare grpc.aio.
 bench-messaging: install
 	$(VENV)/bin/ranvier bench messaging
+
+# The node's own write path without gRPC: loop CPU per event, steadier than whole-server runs.
+bench-commit: install
+	$(PY) bench/commit_path.py
 
 proto: install
 	$(PY) scripts/gen_proto.py
