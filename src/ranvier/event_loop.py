@@ -21,6 +21,8 @@ import threading
 from collections.abc import Callable, Coroutine, Mapping
 from typing import Any, TypeVar
 
+from ranvier.switches import SwitchError, env_choice
+
 T = TypeVar("T")
 
 ENV = "RANVIER_EVENT_LOOP"
@@ -29,7 +31,7 @@ THREADS_ENV = "RANVIER_HELPER_THREADS"
 THREAD_CHOICES = ("batch", "normal")
 
 
-class EventLoopChoiceError(ValueError):
+class EventLoopChoiceError(SwitchError):
     pass
 
 
@@ -37,9 +39,7 @@ def loop_factory(
     environ: Mapping[str, str] = os.environ,
 ) -> tuple[str, Callable[[], asyncio.AbstractEventLoop] | None]:
     """(name, factory) of the loop to run on; factory None means asyncio's default."""
-    choice = environ.get(ENV, "auto").strip().lower() or "auto"
-    if choice not in CHOICES:
-        raise EventLoopChoiceError(f"{ENV}={choice!r}: expected one of {', '.join(CHOICES)}")
+    choice = env_choice(environ, ENV, CHOICES, EventLoopChoiceError)
     if choice == "asyncio":
         return "asyncio", None
     try:
@@ -60,10 +60,7 @@ def run(main: Coroutine[Any, Any, T]) -> T:
 
 def helper_thread_policy(environ: Mapping[str, str] = os.environ) -> str:
     """`batch` (the default) or `normal`, from RANVIER_HELPER_THREADS."""
-    choice = environ.get(THREADS_ENV, "batch").strip().lower() or "batch"
-    if choice not in THREAD_CHOICES:
-        raise EventLoopChoiceError(f"{THREADS_ENV}={choice!r}: expected one of {', '.join(THREAD_CHOICES)}")
-    return choice
+    return env_choice(environ, THREADS_ENV, THREAD_CHOICES, EventLoopChoiceError)
 
 
 def schedule_helper_threads(environ: Mapping[str, str] = os.environ) -> int:

@@ -42,11 +42,13 @@ import socket
 import termios
 from collections.abc import Callable, Mapping
 
+from ranvier.switches import SwitchError, env_choice
+
 ENV = "RANVIER_GRPC_WAKEUPS"
 CHOICES = ("coalesce", "stock")
 
 
-class WakeupChoiceError(ValueError):
+class WakeupChoiceError(SwitchError):
     pass
 
 
@@ -56,10 +58,7 @@ class _Unsupported(Exception):
 
 def wakeup_policy(environ: Mapping[str, str] = os.environ) -> str:
     """`coalesce` (the default) or `stock`, from RANVIER_GRPC_WAKEUPS."""
-    choice = environ.get(ENV, "coalesce").strip().lower() or "coalesce"
-    if choice not in CHOICES:
-        raise WakeupChoiceError(f"{ENV}={choice!r}: expected one of {', '.join(CHOICES)}")
-    return choice
+    return env_choice(environ, ENV, CHOICES, WakeupChoiceError)
 
 
 def coalesce_wakeups(environ: Mapping[str, str] = os.environ) -> str:

@@ -44,6 +44,7 @@ def _server(argv: list[str]) -> int:
     from ranvier.config import load
     from ranvier.node import Node
     from ranvier.settings import settings_from
+    from ranvier.switches import SwitchError
 
     logging.basicConfig(
         level=os.environ.get("RANVIER_LOG_LEVEL", "INFO"),
@@ -64,7 +65,7 @@ def _server(argv: list[str]) -> int:
         grpc_wakeups.wakeup_policy()
         store_code = native.describe(native.load())
         sync_code = native.describe(native.load(name="_syncer"))
-    except (event_loop.EventLoopChoiceError, grpc_wakeups.WakeupChoiceError, native.NativeChoiceError) as exc:
+    except SwitchError as exc:
         print(f"ranvier: configuration error: {exc}", file=sys.stderr)
         return 78
     worth = default_batch_worth_bytes()

@@ -46,6 +46,7 @@ from typing import Any
 from ranvier import event_loop, grpc_wakeups
 from ranvier.eventstore import native
 from ranvier.bench.placement import Placement, parse_pin, pinned_start
+from ranvier.switches import SwitchError
 
 REPO = Path(__file__).resolve().parents[3]
 LOADGEN_SRC = REPO / "bench" / "loadgen"
@@ -383,7 +384,7 @@ def _runtime_choice(choose: Callable[[], str]) -> str:
     """A runtime choice for the table header; a bad value is shown, not raised."""
     try:
         return choose()
-    except (event_loop.EventLoopChoiceError, grpc_wakeups.WakeupChoiceError, native.NativeChoiceError) as exc:
+    except SwitchError as exc:
         return f"? ({exc})"
 
 

@@ -18,18 +18,17 @@ import os
 from collections.abc import Mapping
 from types import ModuleType
 
+from ranvier.switches import SwitchError, env_choice
+
 MODES = ("auto", "native", "python")
 
 
-class NativeChoiceError(ValueError):
+class NativeChoiceError(SwitchError):
     pass
 
 
 def mode(environ: Mapping[str, str] = os.environ) -> str:
-    value = environ.get("RANVIER_NATIVE", "auto").strip().lower() or "auto"
-    if value not in MODES:
-        raise NativeChoiceError(f"RANVIER_NATIVE={value!r}: expected one of {', '.join(MODES)}")
-    return value
+    return env_choice(environ, "RANVIER_NATIVE", MODES, NativeChoiceError)
 
 
 def load(environ: Mapping[str, str] = os.environ, name: str = "_native") -> ModuleType | None:
