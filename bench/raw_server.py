@@ -119,12 +119,13 @@ async def serve(port: int) -> None:
         raise SystemExit(f"raw_server: cannot listen on 127.0.0.1:{port}")
     await server.start()
     try:
-        from ranvier import event_loop, grpc_wakeups
+        from ranvier import event_loop, grpc_wakeups, loop_cpu
     except ImportError:
         pass
     else:
         event_loop.schedule_helper_threads()
         grpc_wakeups.coalesce_wakeups()
+        loop_cpu.confine_loop_and_poller()
     print(f"READY {bound}", flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -40,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _server(argv: list[str]) -> int:
-    from ranvier import event_loop, grpc_wakeups
+    from ranvier import event_loop, grpc_wakeups, loop_cpu
     from ranvier.config import load
     from ranvier.node import Node
     from ranvier.settings import settings_from
@@ -63,6 +63,7 @@ def _server(argv: list[str]) -> int:
         loop_name, _factory = event_loop.loop_factory()
         event_loop.helper_thread_policy()
         grpc_wakeups.wakeup_policy()
+        loop_cpu.loop_cpu()
         store_code = native.describe(native.load())
         sync_code = native.describe(native.load(name="_syncer"))
     except SwitchError as exc:

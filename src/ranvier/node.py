@@ -20,7 +20,7 @@ from pathlib import Path
 
 import grpc
 
-from ranvier import __version__, event_loop, grpc_wakeups
+from ranvier import __version__, event_loop, grpc_wakeups, loop_cpu
 from ranvier._pb import control_pb2
 from ranvier.cluster.admin import NodeRecord
 from ranvier.cluster.clustering import Clustering
@@ -230,6 +230,7 @@ class Node:
         batched = event_loop.schedule_helper_threads()
         log.info("helper threads: %s (%d set to SCHED_BATCH)", event_loop.helper_thread_policy(), batched)
         log.info("gRPC completion wake-ups: %s", grpc_wakeups.coalesce_wakeups())
+        log.info("event loop CPU: %s", loop_cpu.confine_loop_and_poller())
         await self._start_http()
         log.info(
             "node %s ready: gRPC %s:%d, HTTP %s:%d, contexts %s",

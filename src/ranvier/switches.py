@@ -1,6 +1,8 @@
 """Ranvier's own environment switches (RANVIER_EVENT_LOOP, RANVIER_HELPER_THREADS,
-RANVIER_GRPC_WAKEUPS, RANVIER_NATIVE): one way to read them. Axon Server's
-properties are read by `ranvier.config`; these choose how this process runs."""
+RANVIER_GRPC_WAKEUPS, RANVIER_NATIVE choose from fixed values; RANVIER_LOOP_CPU
+takes a CPU): one way to read the fixed ones, one error for all, which start-up
+reports before exiting with 78. Axon Server's properties are read by
+`ranvier.config`; these choose how this process runs."""
 
 from __future__ import annotations
 

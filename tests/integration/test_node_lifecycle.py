@@ -55,7 +55,10 @@ def http_json(url: str) -> tuple[int, dict]:  # type: ignore[type-arg]
         return exc.code, json.loads(exc.read())
 
 
-@pytest.mark.parametrize(("variable", "value"), [("RANVIER_HELPER_THREADS", "turbo"), ("RANVIER_NATIVE", "fast")])
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [("RANVIER_HELPER_THREADS", "turbo"), ("RANVIER_NATIVE", "fast"), ("RANVIER_LOOP_CPU", "4096")],
+)
 def test_a_bad_runtime_choice_stops_start_up_naming_the_variable(tmp_path: Path, variable: str, value: str) -> None:
     done = subprocess.run(
         [sys.executable, "-m", "ranvier", "server"], capture_output=True, text=True, timeout=60, cwd=tmp_path,
@@ -80,6 +83,37 @@ def test_a_ready_node_runs_its_helper_threads_batched_and_its_loop_normal(tmp_pa
                 continue  # a short-lived thread ended meanwhile
         assert policies.pop(pid) == os.SCHED_OTHER  # the main thread runs the event loop
         assert os.SCHED_BATCH in policies.values()  # gRPC's poller among them
+    finally:
+        node.stop()
+
+
+def _cpus_allowed(pid: int, tid: int) -> str:
+    for line in Path(f"/proc/{pid}/task/{tid}/status").read_text().splitlines():
+        if line.startswith("Cpus_allowed_list:"):
+            return line.split(":", 1)[1].strip()
+    raise AssertionError("no Cpus_allowed_list")
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="thread CPU affinity is Linux's")
+def test_a_node_with_a_loop_cpu_keeps_its_loop_there_and_its_fsync_thread_free(tmp_path: Path) -> None:
+    cpu = min(os.sched_getaffinity(0))
+    node = NodeProcess(tmp_path, env={**os.environ, "RANVIER_LOOP_CPU": str(cpu)})
+    node.start()
+    try:
+        agg = str(uuid4())
+        client = AxonClient(node.grpc_address)
+        for seq in range(50):  # appends (fsyncs) and reads work as ever
+            client.append_event(event(agg, seq))
+        assert [e.aggregate_sequence_number for e in client.list_aggregate_events(agg, 0, False)] == list(range(50))
+        client.close_connection()
+        assert node.process is not None
+        pid = node.process.pid
+        assert _cpus_allowed(pid, pid) == str(cpu)  # the main thread runs the event loop
+        names = {tid: Path(f"/proc/{pid}/task/{tid}/comm").read_text().strip()
+                 for tid in map(int, os.listdir(f"/proc/{pid}/task"))}
+        fsync = [tid for tid, name in names.items() if name == "ranvier-fsync"]
+        assert fsync and all(_cpus_allowed(pid, tid) == _cpus_allowed(os.getpid(), os.getpid()) for tid in fsync)
+        assert f"event loop CPU: event loop and gRPC poller on CPU {cpu}" in node.log_path.read_text()
     finally:
         node.stop()
 

@@ -43,7 +43,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ranvier import event_loop, grpc_wakeups
+from ranvier import event_loop, grpc_wakeups, loop_cpu
 from ranvier.eventstore import native
 from ranvier.bench.placement import Placement, parse_pin, pinned_start
 from ranvier.switches import SwitchError
@@ -374,6 +374,7 @@ def machine_info(client: Client) -> dict[str, Any]:
         "event_loop": _runtime_choice(lambda: event_loop.loop_factory()[0]),
         "helper_threads": _runtime_choice(event_loop.helper_thread_policy),
         "grpc_wakeups": _runtime_choice(grpc_wakeups.wakeup_policy),
+        "loop_cpu": _runtime_choice(lambda: loop_cpu.describe(loop_cpu.loop_cpu())),
         "append_path": _runtime_choice(lambda: native.describe(native.load())),
         "client": client.kind,
         "go": go_version,
@@ -732,7 +733,8 @@ def render_table(results: Results) -> str:
         f"Ranvier bench, {meta.get('date', '?')}: {meta.get('cores', '?')} cores ({meta.get('cpu', '?')}), "
         f"{meta.get('memory_gib', '?')} GiB, Python {meta.get('python', '?')}, grpcio {meta.get('grpcio', '?')}, "
         f"event loop {meta.get('event_loop', '?')}, helper threads {meta.get('helper_threads', '?')}, "
-        f"gRPC wake-ups {meta.get('grpc_wakeups', '?')} (node and bare server), "
+        f"gRPC wake-ups {meta.get('grpc_wakeups', '?')}, event loop and gRPC poller on "
+        f"{meta.get('loop_cpu', '?')} (node and bare server), "
         f"node's per-event store work in {meta.get('append_path', '?')}; "
         f"{meta.get('event_bytes', '?')}-byte Events (256-byte payload)",
     ]

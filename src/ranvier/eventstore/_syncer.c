@@ -38,6 +38,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdint.h>
 #include <sys/eventfd.h>
 #include <sys/uio.h>
@@ -46,6 +47,12 @@
 #define MAX_FDS 64
 #define MAX_WRITES (1 << 22) /* a sanity bound: a batch of 8 MiB holds fewer records */
 #define MAX_IOV 1024 /* IOV_MAX on Linux */
+
+/* The CPUs the process could use when this module was imported: the thread
+ * takes them back at start, since it starts with its creator's, which is the
+ * event loop's single CPU under RANVIER_LOOP_CPU (ranvier/loop_cpu.py). */
+static cpu_set_t process_cpus;
+static int have_process_cpus;
 
 typedef struct {
     int fd;
@@ -165,6 +172,8 @@ static void *run(void *arg)
     Syncer *self = arg;
     int fds[MAX_FDS];
     pthread_setname_np(pthread_self(), "ranvier-fsync"); /* for top -H; at most 15 chars */
+    if (have_process_cpus)
+        (void)sched_setaffinity(0, sizeof process_cpus, &process_cpus); /* best effort */
     pthread_mutex_lock(&self->mu);
     for (;;) {
         while (!self->stop && self->state != QUEUED)
@@ -425,6 +434,7 @@ static struct PyModuleDef module_def = {
 
 PyMODINIT_FUNC PyInit__syncer(void)
 {
+    have_process_cpus = sched_getaffinity(0, sizeof process_cpus, &process_cpus) == 0;
     if (PyType_Ready(&SyncerType) < 0)
         return NULL;
     PyObject *module = PyModule_Create(&module_def);

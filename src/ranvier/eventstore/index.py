@@ -29,6 +29,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ranvier.loop_cpu import free_this_thread
+
 log = logging.getLogger(__name__)
 
 INDEX_FILE = "index.sqlite3"
@@ -165,6 +167,7 @@ class Indexer:
         self._thread.join()
 
     def _run(self) -> None:
+        free_this_thread()
         db = _connect(self._path)
         try:
             while True:

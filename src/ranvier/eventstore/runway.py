@@ -34,6 +34,8 @@ from __future__ import annotations
 import os
 import threading
 
+from ranvier.loop_cpu import free_this_thread
+
 START = 4 << 20  # a segment smaller than this gets no runway
 CHUNK = 16 << 20  # zeros written per fill
 # A fill starts at least this far past the last record: the writer waits for a
@@ -71,6 +73,7 @@ class Fill:
         self._thread.join()
 
     def _run(self) -> None:
+        free_this_thread()
         zeros = memoryview(_ZEROS)
         position = self.start
         try:
