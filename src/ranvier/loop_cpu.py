@@ -86,6 +86,15 @@ def confine_loop_and_poller(environ: Mapping[str, str] = os.environ) -> str:
     return f"event loop and gRPC poller on CPU {cpu}"
 
 
+def process_cpus() -> frozenset[int]:
+    """The CPUs this process may use: once the loop thread is confined, the ones
+    it started with (the calling thread's own set may then be the one CPU);
+    before, the calling thread's."""
+    if _confined or not hasattr(os, "sched_getaffinity"):
+        return _PROCESS_CPUS
+    return frozenset(os.sched_getaffinity(0))
+
+
 def free_this_thread() -> None:
     """Give the calling helper thread the process's CPUs back (it started with its
     creator's: the loop's one CPU once `confine_loop_and_poller` ran)."""

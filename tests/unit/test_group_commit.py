@@ -110,7 +110,7 @@ def test_batches_are_held_whole_on_a_single_cpu() -> None:
     finally:
         os.sched_setaffinity(0, cpus)
     if len(cpus) > 1:
-        assert default_batch_worth_bytes() == 16 * 1024
+        assert default_batch_worth_bytes() == 128 * 1024
 
 
 async def _until(condition, timeout_s: float = 30.0) -> None:  # type: ignore[no-untyped-def]

@@ -60,7 +60,9 @@ async def main():
         if fsync and cpus(fsync[0]) != cpus():
             break
         await asyncio.sleep(0.01)
-    seen.update(done=done, loop=cpus(), poller=cpus(poller), fsync=cpus(fsync[0]))
+    from ranvier.eventstore.committer import default_batch_worth_bytes
+    seen.update(done=done, loop=cpus(), poller=cpus(poller), fsync=cpus(fsync[0]),
+                worth=default_batch_worth_bytes())  # a committer started now sizes by the process's CPUs
     syncer.close()
     await server.stop(None)
     print(json.dumps(seen))
@@ -78,3 +80,4 @@ def test_the_loop_and_the_poller_share_the_cpu_and_helpers_keep_every_cpu() -> N
     assert seen["done"] == f"event loop and gRPC poller on CPU {cpu}"
     assert seen["loop"] == [cpu] and seen["poller"] == [cpu]
     assert seen["helper"] == CPUS and seen["executor"] == CPUS and seen["fsync"] == CPUS
+    assert seen["worth"] == 128 * 1024

@@ -28,15 +28,20 @@ on a CPU of its own, where fewer fsyncs won every time.
 
 But a hold keeps the loop thread idle when the clients it waits for are the
 ones holding: 16 clients x 100 events on 2 shared vCPUs left the loop ~15 %
-idle. So a batch that already carries `batch_worth_bytes` (16 KiB: half of one
-100-event transaction of 256-byte payloads) goes at once; what a batch's fsync
-costs is then small next to the batch. That helps where the fsync's kernel
-work runs on another CPU than the loop: with two CPUs 16 / 64 x 100 went from
-70 / 69 % to 79 / 74 % of the bare server (with the records written by the
-fsync thread, `defer_writes`; 4 rounds), while with the whole node on one CPU
-every extra fsync is taken from the loop (64 x 100: 82 against 90 %). So
+idle. So a batch that already carries `batch_worth_bytes` goes at once; what a
+batch's fsync costs is then small next to the batch. That helps where the
+fsync's kernel work runs on another CPU than the loop: with two CPUs 16 / 64 x
+100 went from 70 / 69 % to 79 / 74 % of the bare server with 16 KiB (half of
+one 100-event transaction of 256-byte payloads; with the records written by
+the fsync thread, `defer_writes`; 4 rounds), while with the whole node on one
+CPU every extra fsync is taken from the loop (64 x 100: 82 against 90 %). So
 `AUTO` sizes it from the CPUs the process may use when the committer starts:
-none (hold for the whole window) on one.
+none (hold for the whole window) on one. 128 KiB (three to four such
+transactions) rather than 16: at 16 / 64 clients the node did 0.89 / 0.85
+fsyncs per transaction with 16 KiB, each waking the fsync thread on the other
+CPU; with the loop on a CPU of its own (RANVIER_LOOP_CPU) 128 KiB took 16 / 64
+x 100 from 72 / 67 % to 79 / 77 % of the bare server (4 rounds), and without
+it 85 / 69 % to 87 / 71 % (docs/BENCHMARKS.md, "2026-12-01 04:25").
 
 Failure handling:
 - a rejected transaction (bad sequence) fails alone; the rest of the batch goes on;
@@ -54,6 +59,7 @@ from collections import deque
 
 from ranvier.aio import wait_for_event
 from ranvier.errors import RanvierError, StorageUnavailable, StorageWriteFailed
+from ranvier.loop_cpu import process_cpus
 
 from .arrivals import Arrivals
 from .records import Command
@@ -67,13 +73,15 @@ AUTO = -1  # batch_worth_bytes from the CPUs this process may run on, when the c
 
 
 def default_batch_worth_bytes() -> int | None:
-    """16 KiB when this process may run on more than one CPU, else None (hold
-    every batch for the whole window); see `LocalCommitter`."""
+    """128 KiB when this process may run on more than one CPU, else None (hold
+    every batch for the whole window); see `LocalCommitter`. The process's CPUs,
+    not the loop thread's: under RANVIER_LOOP_CPU that one has a single CPU while
+    the fsync thread has the others."""
     try:
-        cpus = len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
+        cpus = len(process_cpus())
+    except OSError:
         cpus = os.cpu_count() or 1
-    return 16 * 1024 if cpus > 1 else None
+    return 128 * 1024 if cpus > 1 else None
 
 
 class LocalCommitter:
