@@ -78,7 +78,7 @@ def default_batch_worth_bytes() -> int | None:
     not the loop thread's: under RANVIER_LOOP_CPU that one has a single CPU while
     the fsync thread has the others."""
     try:
-        cpus = len(process_cpus())
+        cpus = len(process_cpus()) or os.cpu_count() or 1  # empty where affinity is not Linux's
     except OSError:
         cpus = os.cpu_count() or 1
     return 128 * 1024 if cpus > 1 else None
