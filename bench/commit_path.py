@@ -6,7 +6,7 @@ drown in it. This drives the part of the write path that is ours alone: the
 same `ContextEventStore`, `LocalCommitter` (group commit, the fsync thread) and
 `ContextStore` (sequence check, record framing and checksum, log, index) a node
 runs, on a fresh data directory with real files and fsync, with N concurrent
-writers that each append transactions of E prebuilt 256-byte-payload Events to
+writers that each append transactions of E prebuilt 256-byte-payload Events (the load generator's) to
 an aggregate of their own (a new one every 10 transactions, as the load
 generator does). It reports the loop thread's CPU seconds per event
 (`time.thread_time`) and the fsyncs per transaction, and, for the same events,
@@ -29,7 +29,7 @@ import time
 import zlib
 from pathlib import Path
 
-from ranvier._pb import common_pb2, event_pb2
+from ranvier.bench.pyload import encode_event  # the load generator's events, byte for byte
 from ranvier.event_loop import loop_factory
 from ranvier.eventstore import native
 from ranvier.eventstore.committer import LocalCommitter
@@ -46,14 +46,7 @@ def transactions(clients: int, per_tx: int, count: int) -> list[list[list[bytes]
     for t in range(count):
         c, n = t % clients, t // clients
         aggregate, first = f"bench-{c:04d}-{n // TX_PER_AGGREGATE:06d}", (n % TX_PER_AGGREGATE) * per_tx
-        out[c].append([
-            event_pb2.Event(
-                message_identifier=f"{aggregate}-{s}", aggregate_identifier=aggregate, aggregate_sequence_number=s,
-                aggregate_type="Bench", timestamp=1_700_000_000_000 + s,
-                payload=common_pb2.SerializedObject(type="bench.Payload", data=PAYLOAD),
-            ).SerializeToString()
-            for s in range(first, first + per_tx)
-        ])
+        out[c].append([encode_event(f"{aggregate}-{s}", aggregate, s, PAYLOAD) for s in range(first, first + per_tx)])
     return out
 
 

@@ -74,7 +74,7 @@ def confine_loop_and_poller(environ: Mapping[str, str] = os.environ) -> str:
     global _confined
     cpu = loop_cpu(environ)
     if cpu is None:
-        return f"any ({ENV}=none)"
+        return f"{describe(None)} ({ENV}=none)"
     pollers = [t.native_id for t in threading.enumerate() if "_poll_wrapper" in t.name and t.native_id]
     if len(pollers) != 1:  # grpc.aio names the thread after its target; not found: change nothing
         return f"any (no single grpc.aio poller thread found, {len(pollers)})"
