@@ -56,6 +56,9 @@ class _Unsupported(Exception):
     pass
 
 
+_installed: _Coalescer | None = None  # the reader in place, once coalesce_wakeups ran
+
+
 def wakeup_policy(environ: Mapping[str, str] = os.environ) -> str:
     """`coalesce` (the default) or `stock`, from RANVIER_GRPC_WAKEUPS."""
     return env_choice(environ, ENV, CHOICES, WakeupChoiceError)
@@ -75,21 +78,36 @@ def coalesce_wakeups(environ: Mapping[str, str] = os.environ) -> str:
         return f"stock ({exc})"
     queue.bind_loop(loop)  # registers grpc.aio's reader if this loop has none yet
     loop.remove_reader(read_socket)
-    loop.add_reader(read_socket, _Coalescer(read_socket.fileno(), functools.partial(queue._handle_events, loop)))
+    global _installed
+    _installed = _Coalescer(read_socket.fileno(), functools.partial(queue._handle_events, loop))
+    loop.add_reader(read_socket, _installed)
     return "coalesced"
+
+
+def on_wakeup(hook: Callable[[], None] | None) -> bool:
+    """Have `hook` called at each of the loop's wake-ups for gRPC completions,
+    before they are handled (None: no hook). False when the coalescing reader is
+    not installed, so there is nothing to hook into."""
+    if _installed is None:
+        return False
+    _installed.hook = hook
+    return True
 
 
 class _Coalescer:
     """The reader: discard all waiting bytes but one, then let grpc.aio handle the queue."""
 
-    __slots__ = ("_fd", "_handle", "_waiting")
+    __slots__ = ("_fd", "_handle", "_waiting", "hook")
 
     def __init__(self, fd: int, handle: Callable[[], None]) -> None:
         self._fd = fd
         self._handle = handle
         self._waiting = array.array("i", [0])
+        self.hook: Callable[[], None] | None = None
 
     def __call__(self) -> None:
+        if self.hook is not None:
+            self.hook()
         fcntl.ioctl(self._fd, termios.FIONREAD, self._waiting, True)
         waiting = self._waiting[0]
         if waiting <= 0:

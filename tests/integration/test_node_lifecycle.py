@@ -118,6 +118,31 @@ def test_a_node_with_a_loop_cpu_keeps_its_loop_there_and_its_fsync_thread_free(t
         node.stop()
 
 
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2 if hasattr(os, "sched_getaffinity") else True,
+                    reason="following needs two CPUs")
+def test_by_default_only_the_grpc_poller_is_placed_and_it_sits_where_the_loop_ran(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k not in ("RANVIER_LOOP_CPU", "RANVIER_GRPC_WAKEUPS")}
+    node = NodeProcess(tmp_path, env=env)
+    node.start()
+    try:
+        agg = str(uuid4())
+        client = AxonClient(node.grpc_address)
+        for seq in range(50):
+            client.append_event(event(agg, seq))
+        assert [e.aggregate_sequence_number for e in client.list_aggregate_events(agg, 0, False)] == list(range(50))
+        client.close_connection()
+        assert node.process is not None
+        pid = node.process.pid
+        every = _cpus_allowed(os.getpid(), os.getpid())
+        placed = {tid: _cpus_allowed(pid, tid) for tid in map(int, os.listdir(f"/proc/{pid}/task"))}
+        assert placed.pop(pid) == every  # the event loop stays the scheduler's to place
+        single = [cpus for cpus in placed.values() if cpus != every]
+        assert len(single) == 1 and single[0].isdigit()  # the poller, on one CPU: where the loop last woke
+        assert "event loop CPU: any CPU, gRPC poller following" in node.log_path.read_text()
+    finally:
+        node.stop()
+
+
 def test_corrupt_context_is_refused_with_a_reason_not_dropped(tmp_path: Path) -> None:
     node = NodeProcess(tmp_path)
     node.start()
