@@ -88,8 +88,8 @@ def describe(cpu: Placement) -> str:
     if cpu is None:
         return "any CPU"
     if cpu == FOLLOW:
-        return "any CPU, gRPC poller following"
-    return f"CPU {cpu}"
+        return "any CPU, gRPC poller following it"
+    return f"CPU {cpu}, gRPC poller too"
 
 
 def confine_loop_and_poller(environ: Mapping[str, str] = os.environ) -> str:

@@ -138,7 +138,7 @@ def test_by_default_only_the_grpc_poller_is_placed_and_it_sits_where_the_loop_ra
         assert placed.pop(pid) == every  # the event loop stays the scheduler's to place
         single = [cpus for cpus in placed.values() if cpus != every]
         assert len(single) == 1 and single[0].isdigit()  # the poller, on one CPU: where the loop last woke
-        assert "event loop CPU: any CPU, gRPC poller following" in node.log_path.read_text()
+        assert "event loop CPU: any CPU, gRPC poller following it" in node.log_path.read_text()
     finally:
         node.stop()
 

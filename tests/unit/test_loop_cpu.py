@@ -20,7 +20,7 @@ CPUS = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 
 def test_unset_means_follow_and_none_leaves_both_threads_to_the_scheduler() -> None:
     assert loop_cpu.loop_cpu({}) == loop_cpu.FOLLOW
     assert loop_cpu.loop_cpu({"RANVIER_LOOP_CPU": " Follow "}) == loop_cpu.FOLLOW
-    assert loop_cpu.describe(loop_cpu.FOLLOW) == "any CPU, gRPC poller following"
+    assert loop_cpu.describe(loop_cpu.FOLLOW) == "any CPU, gRPC poller following it"
     assert loop_cpu.loop_cpu({"RANVIER_LOOP_CPU": " None "}) is None
     assert loop_cpu.describe(None) == "any CPU"
 
@@ -167,7 +167,7 @@ def test_by_default_the_poller_follows_the_loop_from_cpu_to_cpu_and_nothing_else
     out = subprocess.run([sys.executable, "-c", _FOLLOW_CHILD], capture_output=True, text=True, timeout=60,
                          check=True, env=env)
     seen = json.loads(out.stdout)
-    assert seen["done"] == "any CPU, gRPC poller following"
+    assert seen["done"] == "any CPU, gRPC poller following it"
     assert seen["poller"] == [[CPUS[0]], [CPUS[-1]], [CPUS[0]]]
     assert seen["loop"] == CPUS and seen["thread"] == CPUS
 

@@ -733,7 +733,7 @@ def render_table(results: Results) -> str:
         f"Ranvier bench, {meta.get('date', '?')}: {meta.get('cores', '?')} cores ({meta.get('cpu', '?')}), "
         f"{meta.get('memory_gib', '?')} GiB, Python {meta.get('python', '?')}, grpcio {meta.get('grpcio', '?')}, "
         f"event loop {meta.get('event_loop', '?')}, helper threads {meta.get('helper_threads', '?')}, "
-        f"gRPC wake-ups {meta.get('grpc_wakeups', '?')}, event loop and gRPC poller on "
+        f"gRPC wake-ups {meta.get('grpc_wakeups', '?')}, event loop on "
         f"{meta.get('loop_cpu', '?')} (node and bare server), "
         f"node's per-event store work in {meta.get('append_path', '?')}; "
         f"{meta.get('event_bytes', '?')}-byte Events (256-byte payload)",
