@@ -24,6 +24,9 @@ that handler's pass over the queue comes after each of those events was queued.
 With one loop (a Ranvier process has one) the last byte is still there for the
 handler to read; a count of zero (a spurious wake-up) reads nothing.
 
+`on_wakeup` lets `loop_cpu` run a hook at each of these wake-ups, on the loop
+thread, before the queue is handled (the poller thread following the loop's CPU).
+
 It relies on grpc.aio internals (a completion queue with `bind_loop`, a
 non-blocking read socket, a handler that takes the loop; grpcio 1.85 has them).
 Where they are not as expected it changes nothing and says why, and a test

@@ -3,6 +3,7 @@ through the leader and a follower, byte-identical replicas, and a leader kill.""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from uuid import uuid4
@@ -87,6 +88,46 @@ def test_three_nodes_replicate_and_survive_a_leader_kill(cluster: list[NodeProce
     for node in cluster:
         wait_until(lambda n=node: AxonClient(n.grpc_address).get_last_token() == 8, what=f"{node.name} caught up")
     assert len({segments(n) for n in cluster}) == 1
+
+
+def test_concurrent_transactions_through_leader_and_follower_all_commit(cluster: list[NodeProcess]) -> None:
+    """16 clients with a transaction each in flight at once: the replicated writer
+    holds every one of them for the others (group commit) and must let all go.
+    A single waiter slot in that hold once left all but one waiting forever."""
+    leader_name = group_status(cluster[0], "default")["leader"]
+    leader = next(n for n in cluster if n.name == leader_name)
+    follower = next(n for n in cluster if n.name != leader_name)
+    aggregates = [str(uuid4()) for _ in range(16)]
+
+    finished: list[int] = []
+    errors: list[BaseException] = []
+
+    def client(i: int) -> None:
+        node = leader if i % 2 == 0 else follower  # a follower forwards to the leader
+        axon = AxonClient(node.grpc_address)
+        try:
+            for tx in range(8):
+                axon.append_event([event(aggregates[i], tx * 5 + k) for k in range(5)])
+            finished.append(i)
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+        finally:
+            axon.close_connection()
+
+    # Daemon threads, so that a hang fails the test (the fixture then kills the
+    # nodes, which ends the stuck calls) instead of blocking the suite.
+    threads = [threading.Thread(target=client, args=(i,), daemon=True) for i in range(len(aggregates))]
+    for thread in threads:
+        thread.start()
+    wait_until(lambda: len(finished) + len(errors) == len(threads), 120, "every client's transactions answered")
+    assert not errors and sorted(finished) == list(range(len(threads)))
+    reader = AxonClient(cluster[2].grpc_address)
+    try:
+        for agg in aggregates:
+            seqs = [e.aggregate_sequence_number for e in reader.list_aggregate_events(agg, 0, False)]
+            assert seqs == list(range(40)), agg
+    finally:
+        reader.close_connection()
 
 
 def test_context_on_two_nodes_and_client_direction(cluster: list[NodeProcess]) -> None:

@@ -43,6 +43,22 @@ def test_the_reader_leaves_one_byte_for_grpcs_handler_and_calls_it_once() -> Non
         write.close()
 
 
+def test_a_hook_runs_at_every_wakeup_before_the_queue_is_handled() -> None:
+    read, write = _socket_pair()
+    order: list[str] = []
+    try:
+        reader = _Coalescer(read.fileno(), lambda: order.append(f"handle {read.recv(1)!r}"))
+        reader.hook = lambda: order.append("hook")
+        write.send(b"12")
+        _wait_readable(read)
+        reader()
+        reader()  # nothing waits now: the hook still runs, the handler does not
+        assert order == ["hook", "handle b'2'", "hook"]
+    finally:
+        read.close()
+        write.close()
+
+
 def test_a_spurious_wakeup_reads_nothing_and_does_not_call_the_handler() -> None:
     read, write = _socket_pair()
     calls: list[int] = []

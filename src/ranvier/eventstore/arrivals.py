@@ -10,6 +10,14 @@ has passed since `since` (the writer's last batch), whichever comes first. A lon
 writer never waits. `release()` ends a hold early (and lets the next one return at
 once) when the writer decides that what waits is worth its batch already;
 `rearm()` undoes that once the writer took the batch.
+
+Several holds may be in progress at once: `LocalCommitter` holds from its one
+task, but `ClusterWriter` holds in every client's transaction, so 16 clients make
+up to 16 concurrent holders. A wake-up (nothing arriving any more, a release)
+ends all of them; each holder's window timer ends only its own hold. Until
+2026-12-01 a single waiter slot was kept: a second holder replaced the first,
+whose timer then woke the second, and the first waited forever, and with it its
+client (a 3-node cluster stopped taking appends under 16 clients x 100 events).
 """
 
 from __future__ import annotations
@@ -22,7 +30,9 @@ class Arrivals:
         self.window_s = window_s
         self.count = 0
         self._released = False
-        self._waiter: asyncio.Future[None] | None = None  # the hold in progress
+        # The holds in progress (at most one per concurrent writer task, so bounded
+        # by the clients): each is removed by its own holder when it ends.
+        self._waiters: list[asyncio.Future[None]] = []
 
     def started(self) -> None:
         self.count += 1
@@ -50,15 +60,25 @@ class Arrivals:
         wait = since + self.window_s - loop.time()
         if wait <= 0:
             return
-        waiter = self._waiter = loop.create_future()
-        timer = loop.call_later(wait, self._wake)
+        waiter: asyncio.Future[None] = loop.create_future()
+        self._waiters.append(waiter)
+        timer = loop.call_later(wait, _end, waiter)
         try:
             await waiter
         finally:
             timer.cancel()
-            self._waiter = None
+            self._waiters.remove(waiter)
+
+    @property
+    def holding(self) -> int:
+        """How many holds are in progress."""
+        return len(self._waiters)
 
     def _wake(self) -> None:
-        waiter = self._waiter
-        if waiter is not None and not waiter.done():
-            waiter.set_result(None)
+        for waiter in self._waiters:
+            _end(waiter)
+
+
+def _end(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_result(None)
