@@ -41,6 +41,7 @@ import threading
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 
+from ranvier import grpc_wakeups
 from ranvier.switches import SwitchError
 
 ENV = "RANVIER_LOOP_CPU"
@@ -134,8 +135,6 @@ def free_this_thread() -> None:
 
 
 def _follow(poller: int) -> str:
-    from ranvier import grpc_wakeups
-
     if len(_PROCESS_CPUS) < 2:
         return f"{describe(None)} (one CPU: nothing to follow)"
     try:
@@ -179,8 +178,6 @@ class PollerFollower:
         try:
             os.sched_setaffinity(self.poller, {cpu})
         except OSError as exc:  # the CPU left the process's set (a container resized): stop following
-            from ranvier import grpc_wakeups
-
             grpc_wakeups.on_wakeup(None)
             log.warning("gRPC poller thread no longer follows the event loop: %s", exc)
             return
