@@ -135,6 +135,8 @@ def free_this_thread() -> None:
 
 
 def _follow(poller: int) -> str:
+    if not _PROCESS_CPUS:
+        return f"{describe(None)} (thread CPU affinity is Linux's)"
     if len(_PROCESS_CPUS) < 2:
         return f"{describe(None)} (one CPU: nothing to follow)"
     try:
