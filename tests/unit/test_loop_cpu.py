@@ -156,17 +156,16 @@ asyncio.run(main())
 
 
 def _follow_child(**env: str) -> dict:
+    """Run the child with the two switches unset unless `env` sets them."""
+    inherited = {k: v for k, v in os.environ.items() if k not in ("RANVIER_LOOP_CPU", "RANVIER_GRPC_WAKEUPS")}
     out = subprocess.run([sys.executable, "-c", _FOLLOW_CHILD], capture_output=True, text=True, timeout=60,
-                         check=True, env={**os.environ, **env})
+                         check=True, env={**inherited, **env})
     return json.loads(out.stdout)
 
 
 @pytest.mark.skipif(len(CPUS) < 2, reason="needs two CPUs to follow")
 def test_by_default_the_poller_follows_the_loop_from_cpu_to_cpu_and_nothing_else_is_confined() -> None:
-    env = {k: v for k, v in os.environ.items() if k not in ("RANVIER_LOOP_CPU", "RANVIER_GRPC_WAKEUPS")}
-    out = subprocess.run([sys.executable, "-c", _FOLLOW_CHILD], capture_output=True, text=True, timeout=60,
-                         check=True, env=env)
-    seen = json.loads(out.stdout)
+    seen = _follow_child()
     assert seen["done"] == "any CPU, gRPC poller following it"
     assert seen["poller"] == [[CPUS[0]], [CPUS[-1]], [CPUS[0]]]
     assert seen["loop"] == CPUS and seen["thread"] == CPUS
