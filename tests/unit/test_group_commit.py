@@ -1,5 +1,6 @@
 """`LocalCommitter`'s group commit: one fsync for the transactions that arrive while
-other clients are still sending theirs; a lone writer never waits."""
+other clients are still sending theirs; a lone writer never waits, and its
+transaction is made durable on the loop thread while fsyncs are short."""
 
 from __future__ import annotations
 
@@ -7,9 +8,11 @@ import asyncio
 import os
 from pathlib import Path
 
+import pytest
 from axonclient.protos.common_pb2 import SerializedObject
 from axonclient.protos.event_pb2 import Event
 
+from ranvier.errors import StorageUnavailable, StorageWriteFailed
 from ranvier.eventstore import ContextEventStore, ContextStore, LocalCommitter, StoreOptions
 from ranvier.eventstore.committer import default_batch_worth_bytes
 
@@ -145,6 +148,78 @@ def test_a_writer_over_the_unindexed_limit_hands_over_what_waits(tmp_path: Path)
         for _ in range(8):
             await asyncio.wait_for(service.append_events([event()]), 30)
         assert store.unindexed <= 3
+        await service.close()
+
+    asyncio.run(scenario())
+
+
+def _finished_without_waiting(coro):  # type: ignore[no-untyped-def]
+    """Run `coro` one step: its result if it ended without suspending, else None
+    (it is closed then)."""
+    try:
+        coro.send(None)
+    except StopIteration as stop:
+        return stop.value
+    coro.close()
+    return None
+
+
+def test_a_lone_transaction_is_made_durable_on_the_loop_thread_without_waiting(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        service, committer = await _service(tmp_path, window_s=3600.0)
+        results = [_finished_without_waiting(service.append_events([event(), event()])) for _ in range(3)]
+        assert [r.first_token for r in results] == [0, 2, 4]  # each ended in the call: no queue, no fsync thread
+        assert committer.batches == 3 and committer.transactions == 3
+        await service.close()
+        reopened = ContextStore.open("default", tmp_path, StoreOptions(), asyncio.get_running_loop().call_soon_threadsafe)
+        assert reopened.next_token == 6
+        reopened.close()
+
+    asyncio.run(scenario())
+
+
+def test_a_transaction_goes_through_the_queue_when_others_arrive_or_fsyncs_are_slow(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        store = ContextStore.open("default", tmp_path, StoreOptions(), asyncio.get_running_loop().call_soon_threadsafe)
+        # Any fsync counts as slow: only the first transaction (nothing measured yet) goes alone.
+        committer = LocalCommitter(store, commit_window_s=0.0, alone_sync_max_s=0.0)
+        service = ContextEventStore(store, committer, 1 << 20)
+        assert _finished_without_waiting(service.append_events([event()])) is not None
+        pending = asyncio.ensure_future(service.append_events([event()]))
+        await asyncio.sleep(0)
+        assert not pending.done()  # handed to the fsync thread, as a batch
+        assert (await asyncio.wait_for(pending, 30)).first_token == 1
+        await service.close()
+
+    asyncio.run(scenario())
+
+    async def arriving() -> None:  # another client mid-transaction: this one may be held for it
+        service, committer = await _service(tmp_path / "b", window_s=3600.0)
+        await service.append_events([event()])  # the window is open from here
+        with service.receiving():
+            pending = asyncio.ensure_future(service.append_events([event()]))
+            await asyncio.sleep(0)
+            assert not pending.done()
+        assert (await asyncio.wait_for(pending, 30)).first_token == 1
+        assert committer.batches == 2
+        await service.close()
+
+    (tmp_path / "b").mkdir()
+    asyncio.run(arriving())
+
+
+def test_a_failed_fsync_of_a_lone_transaction_fails_it_and_stops_the_store(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        service, _committer = await _service(tmp_path, window_s=0.0)
+        await service.append_events([event()])
+        read_end, write_end = os.pipe()  # fdatasync on a pipe fails with EINVAL
+        service.store.log.take_sync_targets = lambda: ([read_end], None)  # type: ignore[method-assign]
+        with pytest.raises(StorageWriteFailed, match="Invalid argument"):
+            _finished_without_waiting(service.append_events([event()]))
+        with pytest.raises((StorageUnavailable, StorageWriteFailed)):
+            await service.append_events([event()])
+        os.close(read_end)
+        os.close(write_end)
         await service.close()
 
     asyncio.run(scenario())

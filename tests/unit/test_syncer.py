@@ -325,3 +325,43 @@ def test_a_record_past_the_runway_is_written_after_the_staged_ones_before_it(tmp
         store.close()
 
     asyncio.run(scenario())
+
+
+def test_sync_now_writes_and_syncs_on_the_calling_thread_and_reports_errors(tmp_path: Path) -> None:
+    fd = os.open(tmp_path / "f", os.O_RDWR | os.O_CREAT)
+    read_end, write_end = os.pipe()
+    try:
+        assert _syncer.sync_now([fd], [], [(fd, b"abc", 0), (fd, bytearray(b"def"), 3)]) == 0
+        assert os.pread(fd, 16, 0) == b"abcdef"
+        assert _syncer.sync_now([read_end], []) == errno.EINVAL  # fdatasync on a pipe
+        with pytest.raises(TypeError):
+            _syncer.sync_now([fd], [], [("x", b"", 0)])
+    finally:
+        for f in (fd, read_end, write_end):
+            os.close(f)
+
+
+def test_the_wrapper_syncs_now_only_when_no_request_is_in_flight(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        store = _store(tmp_path)
+        syncer = Syncer(load())
+        store.apply(1, Command(KIND_EVENTS, (event(),)))
+        syncer.sync_now(store)
+        assert store.take_sync_targets() == ([], None)
+        store.apply(2, Command(KIND_EVENTS, (event(),)))
+        task = asyncio.ensure_future(syncer.sync(store))
+        await asyncio.sleep(0)  # submitted to the thread
+        with pytest.raises(RuntimeError, match="in flight"):
+            syncer.sync_now(store)
+        await asyncio.wait_for(task, 30)
+        read_end, write_end = os.pipe()
+        store.apply(3, Command(KIND_EVENTS, (event(),)))
+        store.log.take_sync_targets = lambda: ([read_end], None)  # type: ignore[method-assign]
+        with pytest.raises(StorageWriteFailed, match="Invalid argument"):
+            syncer.sync_now(store)
+        syncer.close()
+        os.close(read_end)
+        os.close(write_end)
+        store.close()
+
+    asyncio.run(scenario())

@@ -28,6 +28,11 @@
  *                                  it allows the next submit
  *   s.close()                      stops and joins the thread (a running request
  *                                  finishes first)
+ *   sync_now(data_fds, full_fds, writes=())
+ *                                  the same request on the calling thread, the
+ *                                  GIL released meanwhile; returns 0 or the errno
+ *                                  (no Syncer needed; the caller's fds and buffers
+ *                                  are only used during the call)
  * The caller keeps every fd open until result() returned a value. The buffers
  * are held (PyObject_GetBuffer: a bytearray cannot be resized meanwhile) until
  * result() returns a value or the Syncer is closed; the thread reads them
@@ -426,9 +431,46 @@ static PyTypeObject SyncerType = {
     .tp_methods = syncer_methods,
 };
 
+/* sync_now(data_fds, full_fds, writes=()): the same request run on the calling
+ * thread, with the GIL released; returns 0 or the errno of the failed call.
+ * For a lone writer, whose loop has nothing else to do meanwhile: it saves the
+ * two cross-thread wake-ups of a submitted request (see syncer.py). */
+static PyObject *sync_now(PyObject *Py_UNUSED(module), PyObject *args)
+{
+    PyObject *data, *full, *write_seq = NULL;
+    if (!PyArg_ParseTuple(args, "OO|O:sync_now", &data, &full, &write_seq))
+        return NULL;
+    int fds[MAX_FDS];
+    int ndata = take_fds(data, fds, 0);
+    if (ndata < 0)
+        return NULL;
+    int nfull = take_fds(full, fds, ndata);
+    if (nfull < 0)
+        return NULL;
+    Write *writes = NULL;
+    Py_ssize_t nwrites = 0;
+    if (write_seq != NULL && (writes = take_writes(write_seq, &nwrites)) == NULL)
+        return NULL;
+    int error;
+    Py_BEGIN_ALLOW_THREADS
+    error = write_all(writes, nwrites);
+    if (!error)
+        error = sync_all(fds, ndata, nfull);
+    Py_END_ALLOW_THREADS
+    for (Py_ssize_t i = 0; i < nwrites; i++)
+        PyBuffer_Release(&writes[i].view);
+    PyMem_Free(writes);
+    return PyLong_FromLong(error);
+}
+
+static PyMethodDef module_methods[] = {
+    {"sync_now", (PyCFunction)sync_now, METH_VARARGS, "sync_now(data_fds, full_fds, writes=()): run one request on this thread, GIL released; 0 or an errno."},
+    {NULL, NULL, 0, NULL},
+};
+
 static struct PyModuleDef module_def = {
     PyModuleDef_HEAD_INIT, "ranvier.eventstore._syncer",
-    "fsync on a thread that never takes the GIL (see _syncer.c).", -1, NULL,
+    "fsync on a thread that never takes the GIL (see _syncer.c).", -1, module_methods,
     NULL, NULL, NULL, NULL,
 };
 

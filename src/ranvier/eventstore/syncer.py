@@ -11,9 +11,11 @@ through an eventfd the loop watches, so the loop pays one readable callback.
 `Syncer.sync(store)` is the same contract as `store.sync()` run in a thread: it
 makes durable what was dirty when it started, first writing the records the
 store left to it (`take_writes`, see `SegmentedLog.defer_writes`), and raises
-`StorageWriteFailed` (the store marked failed) when a write or an fsync fails. Without the extension (no C
-compiler, or `RANVIER_NATIVE=python`) it runs `store.sync` in asyncio's worker
-thread, as before.
+`StorageWriteFailed` (the store marked failed) when a write or an fsync fails.
+`Syncer.sync_now(store)` runs the same request on the calling thread with the
+GIL released, for the committer's lone transaction (see committer.py). Without
+the extension (no C compiler, or `RANVIER_NATIVE=python`) `sync` runs
+`store.sync` in asyncio's worker thread, as before, and `sync_now` is not used.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ class Syncer:
 
     def __init__(self, module: ModuleType | None = None) -> None:
         self._loop = asyncio.get_running_loop()
+        self._module = module
         self._c: Any = module.Syncer() if module is not None else None
         self._future: asyncio.Future[int] | None = None
         self._dir_fd = -1
@@ -56,19 +59,40 @@ class Syncer:
         if self._c is None:
             await asyncio.to_thread(store.sync)
             return
-        writes = store.take_writes()
-        fds, directory = store.take_sync_targets()
-        if not fds and directory is None and not writes:
+        request = _take_request(store)
+        if request is None:
             return
         try:
-            error = await self._run(fds, directory, writes)
+            error = await self._run(*request)
         except OSError as exc:  # the directory could not even be opened
             raise store.sync_failed(exc) from exc
         except (ValueError, TypeError, MemoryError) as exc:  # refused: the writes taken are lost
-            raise store.sync_failed(OSError(errno.EINVAL, f"the fsync thread refused the request: {exc}")) from exc
-        if error:
-            exc = OSError(error, os.strerror(error))
+            raise _refused(store, exc) from exc
+        _raise_for(store, error)
+
+    def sync_now(self, store: ContextStore) -> None:
+        """The same request run on the calling (loop) thread, with the GIL
+        released, for a writer that has nothing else to do meanwhile: it saves
+        the two cross-thread wake-ups of `sync` (~60 us here). Only with the C
+        module (`native`), and never while a `sync` is in flight."""
+        if self._c is None or self._future is not None:
+            raise RuntimeError("sync_now needs the C module and no sync in flight")
+        request = _take_request(store)
+        if request is None:
+            return
+        fds, directory, writes = request
+        try:
+            full = [os.open(directory, os.O_RDONLY)] if directory is not None else []
+        except OSError as exc:
             raise store.sync_failed(exc) from exc
+        try:
+            error = self._module.sync_now(fds, full, writes)
+        except (ValueError, TypeError, MemoryError) as exc:
+            raise _refused(store, exc) from exc
+        finally:
+            for fd in full:
+                os.close(fd)
+        _raise_for(store, error)
 
     async def _run(self, fds: list[int], directory: Path | None, writes: list[tuple[int, Any, int]]) -> int:
         if self._future is not None:
@@ -115,3 +139,23 @@ class Syncer:
         error = self._c.result()
         if error is not None:
             self._finish(error)
+
+
+def _take_request(store: ContextStore) -> tuple[list[int], Path | None, list[tuple[int, Any, int]]] | None:
+    """What the store left to make durable (records to write, fds to sync), or
+    None when nothing."""
+    writes = store.take_writes()
+    fds, directory = store.take_sync_targets()
+    if not fds and directory is None and not writes:
+        return None
+    return fds, directory, writes
+
+
+def _refused(store: ContextStore, exc: Exception) -> Exception:
+    return store.sync_failed(OSError(errno.EINVAL, f"the fsync thread refused the request: {exc}"))
+
+
+def _raise_for(store: ContextStore, error: int) -> None:
+    if error:
+        exc = OSError(error, os.strerror(error))
+        raise store.sync_failed(exc) from exc
