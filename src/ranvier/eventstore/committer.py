@@ -50,8 +50,8 @@ writes and fsyncs it on the loop thread itself with the GIL released
 anyway, and the hand-off to the fsync thread and back costs two cross-CPU
 wake-ups plus the committer task's turn: one transaction at a time took ~200
 instead of ~270 us (p50, `commit_path`-style, 100 events), and a lone client
-appending 100-event transactions gained 3-5 points of the bare ceiling in 3
-of 4 interleaved A/B runs (docs/BENCHMARKS.md, "2026-12-01 07:30"). Since the
+appending 100-event transactions gained 0, 3 and 8 points of the bare ceiling
+in three interleaved A/B runs (docs/BENCHMARKS.md, "2026-12-01 07:30"). Since the
 loop is blocked meanwhile, it is taken only while fsyncs are short: a moving
 average of the fsyncs seen (either path) at most `alone_sync_max_s` (0.5 ms);
 on a slow disk every fsync goes to the thread.
