@@ -354,6 +354,27 @@ fail:
     return NULL;
 }
 
+/* The request both entry points take: fds into fds[] (data first), the held
+ * writes into *writes. Returns 0, or -1 with an exception set (nothing held). */
+typedef struct {
+    int ndata, nfull;
+    Write *writes;
+    Py_ssize_t nwrites;
+} Request;
+
+static int take_request(PyObject *data, PyObject *full, PyObject *write_seq, int *fds, Request *r)
+{
+    r->writes = NULL;
+    r->nwrites = 0;
+    if ((r->ndata = take_fds(data, fds, 0)) < 0)
+        return -1;
+    if ((r->nfull = take_fds(full, fds, r->ndata)) < 0)
+        return -1;
+    if (write_seq != NULL && (r->writes = take_writes(write_seq, &r->nwrites)) == NULL)
+        return -1;
+    return 0;
+}
+
 static PyObject *syncer_submit(Syncer *self, PyObject *args)
 {
     PyObject *data, *full, *write_seq = NULL;
@@ -364,16 +385,12 @@ static PyObject *syncer_submit(Syncer *self, PyObject *args)
         return NULL;
     }
     int fds[MAX_FDS];
-    int ndata = take_fds(data, fds, 0);
-    if (ndata < 0)
+    Request r;
+    if (take_request(data, full, write_seq, fds, &r) < 0)
         return NULL;
-    int nfull = take_fds(full, fds, ndata);
-    if (nfull < 0)
-        return NULL;
-    Write *writes = NULL;
-    Py_ssize_t nwrites = 0;
-    if (write_seq != NULL && (writes = take_writes(write_seq, &nwrites)) == NULL)
-        return NULL;
+    int ndata = r.ndata, nfull = r.nfull;
+    Write *writes = r.writes;
+    Py_ssize_t nwrites = r.nwrites;
     pthread_mutex_lock(&self->mu);
     if (self->state != IDLE) {
         pthread_mutex_unlock(&self->mu);
@@ -441,16 +458,12 @@ static PyObject *sync_now(PyObject *Py_UNUSED(module), PyObject *args)
     if (!PyArg_ParseTuple(args, "OO|O:sync_now", &data, &full, &write_seq))
         return NULL;
     int fds[MAX_FDS];
-    int ndata = take_fds(data, fds, 0);
-    if (ndata < 0)
+    Request r;
+    if (take_request(data, full, write_seq, fds, &r) < 0)
         return NULL;
-    int nfull = take_fds(full, fds, ndata);
-    if (nfull < 0)
-        return NULL;
-    Write *writes = NULL;
-    Py_ssize_t nwrites = 0;
-    if (write_seq != NULL && (writes = take_writes(write_seq, &nwrites)) == NULL)
-        return NULL;
+    int ndata = r.ndata, nfull = r.nfull;
+    Write *writes = r.writes;
+    Py_ssize_t nwrites = r.nwrites;
     int error;
     Py_BEGIN_ALLOW_THREADS
     error = write_all(writes, nwrites);
