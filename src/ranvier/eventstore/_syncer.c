@@ -461,18 +461,15 @@ static PyObject *sync_now(PyObject *Py_UNUSED(module), PyObject *args)
     Request r;
     if (take_request(data, full, write_seq, fds, &r) < 0)
         return NULL;
-    int ndata = r.ndata, nfull = r.nfull;
-    Write *writes = r.writes;
-    Py_ssize_t nwrites = r.nwrites;
     int error;
     Py_BEGIN_ALLOW_THREADS
-    error = write_all(writes, nwrites);
+    error = write_all(r.writes, r.nwrites);
     if (!error)
-        error = sync_all(fds, ndata, nfull);
+        error = sync_all(fds, r.ndata, r.nfull);
     Py_END_ALLOW_THREADS
-    for (Py_ssize_t i = 0; i < nwrites; i++)
-        PyBuffer_Release(&writes[i].view);
-    PyMem_Free(writes);
+    for (Py_ssize_t i = 0; i < r.nwrites; i++)
+        PyBuffer_Release(&r.writes[i].view);
+    PyMem_Free(r.writes);
     return PyLong_FromLong(error);
 }
 
