@@ -200,10 +200,13 @@ static void *run(void *arg)
         self->error = error;
         self->state = DONE;
         pthread_cond_broadcast(&self->cv); /* close() may be waiting */
+        pthread_mutex_unlock(&self->mu);
+        /* Written after unlocking, so the loop's result() (which takes `mu`) does
+         * not wake only to wait for us. Cannot fail short of a closed fd, which
+         * close() prevents by joining first; an overflow would need 2^64 requests. */
         uint64_t one = 1;
-        /* Cannot fail short of a closed fd, which close() prevents by joining
-         * first; an overflow would need 2^64 requests. */
         (void)!write(self->efd, &one, sizeof one);
+        pthread_mutex_lock(&self->mu);
     }
     pthread_mutex_unlock(&self->mu);
     return NULL;
@@ -406,8 +409,13 @@ static PyObject *syncer_submit(Syncer *self, PyObject *args)
     self->ndata = ndata;
     self->nfull = nfull;
     self->state = QUEUED;
-    pthread_cond_signal(&self->cv);
     pthread_mutex_unlock(&self->mu);
+    /* Signalled after unlocking: the woken thread's first step is to take `mu`;
+     * signalled under it, the thread woke only to block on the mutex, and our
+     * unlock had to wake it a second time (perf showed that futex wake from
+     * submit on the loop thread). The state is set under the lock and the thread
+     * rechecks it before waiting, so no request is missed. */
+    pthread_cond_signal(&self->cv);
     Py_RETURN_NONE;
 }
 
