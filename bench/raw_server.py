@@ -8,6 +8,14 @@ serializers, the same grpc.aio runtime and channel options, one process.
                                   as the node's AppendEvent reads), replies once
                                   (the loadgen sends it real encoded Events, in
                                   the same stream shape as its AppendEvent runs)
+    /ranvier.bench.Raw/WriteSync  the same, but before replying writes the
+                                  stream's messages to a file and fdatasyncs it,
+                                  on the event loop's thread (with --sync-dir):
+                                  the least any server does before it may
+                                  acknowledge a transaction durably. Not a
+                                  ceiling; `ranvier bench` shows a lone client's
+                                  appends against it to tell the disk's share of
+                                  the gap from the node's
     /ranvier.bench.Raw/Read       server stream from an async generator
     /ranvier.bench.Raw/ReadWrite  server stream with `await context.write()`
                                   (what the node's ListEvents does)
@@ -27,14 +35,15 @@ and schedules its helper threads as a node does (`RANVIER_HELPER_THREADS`:
 all but the loop's, gRPC's poller among them, under SCHED_BATCH), so a ratio
 never credits the node with a scheduling choice the ceiling could make too.
 
-usage: python bench/raw_server.py [--port N]   (127.0.0.1 only; prints
-"READY <port>" on stdout once it listens; stops on SIGTERM/SIGINT)
+usage: python bench/raw_server.py [--port N] [--sync-dir DIR]   (127.0.0.1 only;
+prints "READY <port>" on stdout once it listens; stops on SIGTERM/SIGINT)
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import signal
 import struct
 import sys
@@ -66,6 +75,45 @@ async def write(_requests, context) -> bytes:  # type: ignore[no-untyped-def]
     return _CONFIRMATION
 
 
+class SyncLog:
+    """A file for WriteSync: zeros written and synced ahead, as the node's
+    runway does, so an fdatasync has only data to flush; wraps around at the end."""
+
+    SIZE = 64 << 20
+
+    def __init__(self, directory: str) -> None:
+        self.fd = os.open(os.path.join(directory, "raw-sync.log"), os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o600)
+        zeros = bytes(1 << 20)
+        for offset in range(0, self.SIZE, len(zeros)):
+            os.pwrite(self.fd, zeros, offset)
+        os.fsync(self.fd)
+        self.offset = 0
+
+    def append(self, data: bytes) -> None:
+        if self.offset + len(data) > self.SIZE:
+            self.offset = 0
+        view = memoryview(data)
+        while view:  # os.pwrite and os.fdatasync release the GIL, as the node's lone fsync does
+            written = os.pwrite(self.fd, view, self.offset)
+            view = view[written:]
+            self.offset += written
+        os.fdatasync(self.fd)
+
+
+_sync_log: SyncLog | None = None
+
+
+async def write_sync(_requests, context) -> bytes:  # type: ignore[no-untyped-def]
+    if _sync_log is None:
+        await context.abort(grpc.StatusCode.FAILED_PRECONDITION, "raw_server was started without --sync-dir")
+    messages = []
+    read = context.read
+    while (raw := await read()) is not grpc.aio.EOF:
+        messages.append(raw)
+    _sync_log.append(b"".join(messages))
+    return _CONFIRMATION
+
+
 async def read(request: bytes, _context):  # type: ignore[no-untyped-def]
     count, message = _parse_read(request)
     for _ in range(count):
@@ -92,6 +140,9 @@ def handler() -> grpc.GenericRpcHandler:
         "ranvier.bench.Raw",
         {
             "Write": grpc.stream_unary_rpc_method_handler(write, request_deserializer=raw, response_serializer=raw),
+            "WriteSync": grpc.stream_unary_rpc_method_handler(
+                write_sync, request_deserializer=raw, response_serializer=raw
+            ),
             "Read": grpc.unary_stream_rpc_method_handler(read, request_deserializer=raw, response_serializer=raw),
             "ReadWrite": grpc.unary_stream_rpc_method_handler(
                 read_write, request_deserializer=raw, response_serializer=raw
@@ -138,7 +189,11 @@ async def serve(port: int) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (0: any free port)")
+    parser.add_argument("--sync-dir", default=None, help="directory for WriteSync's file (without it, WriteSync fails)")
     args = parser.parse_args(argv)
+    if args.sync_dir is not None:
+        global _sync_log
+        _sync_log = SyncLog(args.sync_dir)
     try:
         from ranvier import event_loop  # the node's loop choice, so both sides of a ratio run on the same loop
     except ImportError:

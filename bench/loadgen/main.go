@@ -72,7 +72,7 @@ type options struct {
 
 func main() {
 	var o options
-	flag.StringVar(&o.mode, "mode", "", "append | replay | load-aggregate | fill | raw-write | raw-read | command | query | raw-command | raw-query | sizes")
+	flag.StringVar(&o.mode, "mode", "", "append | replay | load-aggregate | fill | raw-write | raw-write-sync | raw-read | command | query | raw-command | raw-query | sizes")
 	flag.StringVar(&o.addr, "addr", "127.0.0.1:8124", "gRPC target host:port (loopback only); append: several, comma-separated, client i uses the (i mod n)th")
 	flag.StringVar(&o.contextName, "context", "default", "Axon context (AxonIQ-Context header)")
 	flag.IntVar(&o.clients, "clients", 1, "concurrent clients (one connection and one stream at a time each); command, query: dispatchers")
@@ -119,6 +119,8 @@ func main() {
 		err = runAppend(o, eventStore+"AppendEvent", true)
 	case "raw-write":
 		err = runAppend(o, rawService+"Write", false)
+	case "raw-write-sync":
+		err = runAppend(o, rawService+"WriteSync", false)
 	case "fill":
 		err = runFill(o)
 	case "replay":

@@ -27,3 +27,24 @@ def test_append_takes_several_addresses_and_other_modes_refuse_them(tmp_path: Pa
         assert "takes one -addr" in refused.get("error", ""), refused
     finally:
         node.stop()
+
+
+def test_the_bare_server_writes_and_syncs_each_stream_before_replying_with_a_sync_dir(tmp_path: Path) -> None:
+    from ranvier.bench.main import RawServer
+
+    client = Client([str(build_loadgen(lambda _m: None))], "go", lambda _m: None)
+    raw = RawServer(sync_dir=tmp_path)
+    try:
+        r = client.run("raw-write-sync", raw.addr, clients=1, events_per_tx=10, seconds=0.5, warmup=0.1)
+        assert "error" not in r, r
+        assert r["events"] > 0 and r["errors"] == 0, r
+        written = (tmp_path / "raw-sync.log").read_bytes()
+        assert written.rstrip(b"\0") and written[:1] == b"\x0a"  # encoded Events: field 1 first
+    finally:
+        raw.stop()
+    plain = RawServer()
+    try:
+        refused = client.run("raw-write-sync", plain.addr, clients=1, events_per_tx=10, seconds=0.3, warmup=0.1)
+        assert refused.get("errors", 0) > 0 or "error" in refused, refused  # no file to sync to: refused
+    finally:
+        plain.stop()

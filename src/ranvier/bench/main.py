@@ -279,10 +279,11 @@ class CpuMeter:
 class RawServer:
     """bench/raw_server.py in a child process, stopped by its PID."""
 
-    def __init__(self, cpus: frozenset[int] | None = None) -> None:
+    def __init__(self, cpus: frozenset[int] | None = None, sync_dir: Path | None = None) -> None:
         if not RAW_SERVER.exists():
             raise FileNotFoundError(f"{RAW_SERVER} is missing (run from a source checkout)")
-        self.proc = subprocess.Popen([sys.executable, str(RAW_SERVER), "--port", "0"],
+        sync = ["--sync-dir", str(sync_dir)] if sync_dir is not None else []
+        self.proc = subprocess.Popen([sys.executable, str(RAW_SERVER), "--port", "0", *sync],
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                      preexec_fn=pinned_start(cpus))
         assert self.proc.stdout is not None
@@ -313,6 +314,8 @@ class NodeDied(RuntimeError):
 class Results:
     meta: dict[str, Any] = field(default_factory=dict)
     ceiling_write: dict[str, dict[str, Any]] = field(default_factory=dict)  # "c,e" -> raw-write
+    # "1,e" -> raw-write-sync: the bare server fdatasyncing each transaction (a lone client only)
+    durable_write: dict[str, dict[str, Any]] = field(default_factory=dict)
     ceiling_read: dict[str, Any] = field(default_factory=dict)
     ceiling_read_small: dict[str, Any] = field(default_factory=dict)
     append: dict[str, dict[str, Any]] = field(default_factory=dict)  # "c,e" -> append
@@ -406,9 +409,9 @@ def run(args: argparse.Namespace, log: Callable[[str], None]) -> Results:
     # Pinned servers start pinned (as under `taskset`): a node sizes some choices
     # by the CPUs it may use when it starts (see LocalCommitter.batch_worth_bytes).
     server_cpus = args.placement.server if args.placement is not None else None
-    raw = RawServer(server_cpus)
     workdir = Path(tempfile.mkdtemp(prefix="ranvier-bench-"))
     results.meta["disk"] = disk_info(workdir, log)
+    raw = RawServer(server_cpus, sync_dir=workdir)  # WriteSync's file on the node's file system
     node = NodeProcess(workdir, name="bench", cpus=server_cpus)
     try:
         node.start(timeout=60)
@@ -432,12 +435,19 @@ def run(args: argparse.Namespace, log: Callable[[str], None]) -> Results:
             rounds = args.append_rounds if per_tx >= 100 else 1
             bare_runs: list[dict[str, Any]] = []
             node_runs: list[dict[str, Any]] = []
+            durable_runs: list[dict[str, Any]] = []
             for _ in range(rounds):
                 meter = CpuMeter(raw.proc.pid)
                 r = client.run("raw-write", raw.addr, clients=clients, events_per_tx=per_tx, **timing)
                 meter.stamp(r)
                 bare_runs.append(r)
                 log(f"ceiling  bare client streams {clients:>2} x {per_tx:>3}: {_rate(r)}")
+                if clients == 1 and per_tx >= 100:
+                    # A lone client waits for every transaction's fsync: what that
+                    # costs on this disk, apart from what the node adds to it.
+                    r = client.run("raw-write-sync", raw.addr, clients=clients, events_per_tx=per_tx, **timing)
+                    durable_runs.append(r)
+                    log(f"bare + fdatasync per stream {clients:>2} x {per_tx:>3}: {_rate(r)}")
                 meter = CpuMeter(pid)
                 r = client.run("append", addr, clients=clients, events_per_tx=per_tx, **timing)
                 meter.stamp(r)
@@ -445,6 +455,8 @@ def run(args: argparse.Namespace, log: Callable[[str], None]) -> Results:
                 log(f"node     append {clients:>2} clients x {per_tx:>3} events/tx: {_rate(r)}")
                 check_node()
             results.ceiling_write[f"{clients},{per_tx}"] = _median_sample(bare_runs)
+            if durable_runs:
+                results.durable_write[f"{clients},{per_tx}"] = _median_sample(durable_runs)
             results.append[f"{clients},{per_tx}"] = _median_sample(node_runs)
 
         results.ceiling_read_small = client.run("raw-read", raw.addr, events=args.aggregate_events, repeat=5)
@@ -633,6 +645,28 @@ def loop_line(results: Results) -> str | None:
     return "Event-loop thread CPU per event, node / bare server: " + "; ".join(parts) + "."
 
 
+def durable_line(results: Results) -> str | None:
+    """Under the table: a lone client's appends against the bare server that
+    also writes and fdatasyncs each transaction before replying (`WriteSync`).
+    Not a target: it tells how much of the ceiling this disk's fsync takes,
+    which no durable server avoids, from what the node adds."""
+    parts = []
+    for key, durable in results.durable_write.items():
+        clients, per_tx = (int(x) for x in key.split(","))
+        node, ceiling = results.append.get(key, {}), results.ceiling_write.get(key, {})
+        if "error" in durable or "error" in node or not durable.get("events_per_s"):
+            continue
+        parts.append(
+            f"{clients} x {per_tx}: {_median_of(durable['events_per_s'], durable.get('samples', []))} events/s, "
+            f"p50 {durable['p50_ms']:.1f} ms ({_pct(_ratio(durable['events_per_s'], ceiling.get('events_per_s')))} "
+            f"of the ceiling); the node is {_pct(_ratio(node.get('events_per_s'), durable['events_per_s']))} of it"
+        )
+    if not parts:
+        return None
+    return ("A lone client against the bare server that also writes and fdatasyncs each transaction "
+            "before replying (the least a durable acknowledgement costs on this disk): " + "; ".join(parts) + ".")
+
+
 def rows(results: Results) -> list[list[str]]:
     """Workload, result, ceiling, ratio, target, node CPU: one row per workload."""
     out: list[list[str]] = []
@@ -754,10 +788,10 @@ def render_table(results: Results) -> str:
     lines.append("|" + "|".join("---" for _ in head) + "|")
     for row in rows(results):
         lines.append("| " + " | ".join(cell.replace("|", "/") for cell in row) + " |")
-    loop = loop_line(results)
-    if loop is not None:
-        lines.append("")
-        lines.append(loop)
+    for note in (loop_line(results), durable_line(results)):
+        if note is not None:
+            lines.append("")
+            lines.append(note)
     return "\n".join(lines)
 
 

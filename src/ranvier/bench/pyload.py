@@ -416,6 +416,8 @@ def main(argv: list[str] | None = None) -> int:
             run_append(o, EVENT_STORE + "AppendEvent", True)
         elif o.mode == "raw-write":
             run_append(o, RAW + "Write", False)
+        elif o.mode == "raw-write-sync":
+            run_append(o, RAW + "WriteSync", False)
         elif o.mode == "fill":
             run_fill(o)
         elif o.mode == "replay":
