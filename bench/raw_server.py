@@ -193,7 +193,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.sync_dir is not None:
         global _sync_log
-        _sync_log = SyncLog(args.sync_dir)
+        try:
+            _sync_log = SyncLog(args.sync_dir)
+        except OSError as exc:  # a full disk, say: the ceiling still runs, WriteSync refuses
+            print(f"raw_server: no WriteSync ({exc})", file=sys.stderr, flush=True)
     try:
         from ranvier import event_loop  # the node's loop choice, so both sides of a ratio run on the same loop
     except ImportError:
