@@ -447,7 +447,7 @@ def run(args: argparse.Namespace, log: Callable[[str], None]) -> Results:
                     # on this disk, apart from what the node adds to it.
                     r = client.run("raw-write-sync", raw.addr, clients=clients, events_per_tx=per_tx, **timing)
                     durable_runs.append(r)
-                    log(f"bare + fdatasync (group commit) {clients:>2} x {per_tx:>3}: {_rate(r)}")
+                    log(f"bare + fdatasync per stream {clients:>2} x {per_tx:>3}: {_rate(r)}")
                 meter = CpuMeter(pid)
                 r = client.run("append", addr, clients=clients, events_per_tx=per_tx, **timing)
                 meter.stamp(r)
