@@ -129,10 +129,12 @@ class SyncLog:
                     await loop.run_in_executor(self._worker, self._write_and_sync, [data for data, _ in batch])
                 except OSError as exc:
                     for _, done in batch:
-                        done.set_exception(exc)
+                        if not done.done():  # a waiter whose client cancelled is done already
+                            done.set_exception(exc)
                 else:
                     for _, done in batch:
-                        done.set_result(None)
+                        if not done.done():
+                            done.set_result(None)
         finally:
             self._syncing = False
 
