@@ -87,8 +87,9 @@ class SyncLog:
     Group commit, the plainest kind: streams that end while a sync runs wait
     for the next one, which takes all of them. Only the loop thread calls
     `commit`; the file is written by whoever syncs (the loop for a lone stream,
-    else the one worker thread), never by both at once: `_syncing` is set
-    before either starts and cleared on the loop after it ends."""
+    else the one worker thread), never by both at once: the loop writes only
+    when `_syncing` is clear, and the syncing task sets it before the worker
+    starts and clears it on the loop after the worker ends."""
 
     SIZE = 64 << 20
 
@@ -107,11 +108,9 @@ class SyncLog:
 
     async def commit(self, data: bytes) -> None:
         if not self._syncing and not self._pending and not self.open_streams:
-            self._syncing = True
-            try:
-                self._write_and_sync([data])  # os.pwrite and os.fdatasync release the GIL
-            finally:
-                self._syncing = False
+            # No await until it returns, so nothing else runs meanwhile (os.pwrite
+            # and os.fdatasync release the GIL, not the loop).
+            self._write_and_sync([data])
             return
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._pending.append((data, done))
@@ -125,16 +124,18 @@ class SyncLog:
         try:
             while self._pending:
                 batch, self._pending = self._pending, []
+                error: OSError | None = None
                 try:
                     await loop.run_in_executor(self._worker, self._write_and_sync, [data for data, _ in batch])
                 except OSError as exc:
-                    for _, done in batch:
-                        if not done.done():  # a waiter whose client cancelled is done already
-                            done.set_exception(exc)
-                else:
-                    for _, done in batch:
-                        if not done.done():
-                            done.set_result(None)
+                    error = exc
+                for _, done in batch:
+                    if done.done():  # its client cancelled while it waited
+                        continue
+                    if error is None:
+                        done.set_result(None)
+                    else:
+                        done.set_exception(error)
         finally:
             self._syncing = False
 
